@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Tunables of the runtime, in one place. Each is a compile-time default; the
+// ones that matter at run time can also be set per runtime (runtime_options).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace otp::config {
+
+/// Resumes a shard performs inside one posted Asio handler before it re-posts
+/// itself, so other work on the same io_context gets its turn.
+inline constexpr int drain_budget = 256;
+
+/// Reductions a process may spend (sends and receives that complete without
+/// suspending) before `co_await send(...)` / `co_await receive()` yields it to
+/// the back of its shard's run queue. Keeps a fast producer from burying its
+/// consumer and a busy receiver from starving its shard.
+inline constexpr int reductions = 200;
+
+/// Default timeout of request/reply (`otp::request`) and of synchronous starts.
+inline constexpr std::chrono::milliseconds default_call_timeout{5000};
+
+/// Grace period `runtime::shutdown()` gives each process after `exit(shutdown)`
+/// before it is killed.
+inline constexpr std::chrono::milliseconds default_shutdown_timeout{5000};
+
+/// Closures captured by `spawn` up to this size are stored inside the process
+/// control block; larger ones get one extra allocation.
+inline constexpr std::size_t inline_closure_size = 48;
+
+}  // namespace otp::config

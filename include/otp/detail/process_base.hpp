@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The process control block and its mailbox protocol. Nothing outside otp
+// includes this.
+//
+// Mailbox. One lock-free word, `inbox`, is both the shared queue and the
+// "is the owner asleep" flag:
+//
+//   inbox_empty    no pending node, owner awake (running or runnable)
+//   inbox_blocked  no pending node, owner suspended: whoever moves the word
+//                  away from `blocked` must schedule the process
+//   inbox_closed   the process has ended: pushes fail
+//   a pointer      a LIFO stack of pending nodes (messages and signals)
+//
+// Senders push with one CAS (a push onto `blocked` returns `woke`, and the
+// sender schedules the process). The owner takes the whole stack with one
+// exchange, reverses it into its private FIFO (`first`/`last`) and handles the
+// signals on the way, so between one sender and one receiver everything
+// (messages, exits, downs) keeps its sending order. Wakers that are not
+// pushes (a timer, an Asio completion, a reply) set their condition first and
+// then try `blocked -> empty`; the owner blocks with `empty -> blocked` and
+// re-checks its condition afterwards, so no wake-up is ever lost.
+
+#include <otp/clock.hpp>
+#include <otp/config.hpp>
+#include <otp/exit_reason.hpp>
+#include <otp/pid.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <new>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace otp {
+enum class overflow : std::uint8_t;
+}
+
+namespace otp::detail {
+
+// ---- allocation: pooled per thread, frees from any thread (lib/pool.cpp) ----
+void* allocate(std::size_t n);
+void deallocate(void* p, std::size_t n) noexcept;
+
+struct pooled {
+  static void* operator new(std::size_t n) { return allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { deallocate(p, n); }
+};
+
+// ---- mailbox nodes ----
+enum class node_kind : std::uint8_t {
+  message,       // the process's own message type: message_node<M>
+  exit_message,  // a trapped exit, ready for receive (signal_node)
+  down_message,  // a down, ready for receive (signal_node)
+  // signals, handled by the runtime when the inbox is merged:
+  exit_signal,  // exit(pid, reason) sent by `from`
+  link_exit,    // linked process `from` ended with `reason`
+  down_signal,  // monitored process `from` ended (monitor `ref`)
+  link,         // `from` linked to us
+  unlink,       // `from` unlinked from us
+  monitor,      // `from` monitors us with `ref`
+  demonitor,    // `from` dropped monitor `ref`
+};
+
+struct node : pooled {
+  node* next = nullptr;
+  node_kind kind;
+  explicit node(node_kind k) noexcept : kind(k) {}
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+  virtual ~node() = default;
+};
+
+template <class M>
+struct message_node final : node {
+  M value;
+  template <class... A>
+  explicit message_node(std::in_place_t, A&&... a) : node(node_kind::message), value(std::forward<A>(a)...) {}
+};
+
+struct signal_node final : node {
+  pid from;
+  exit_reason reason;
+  monitor_ref ref;
+  signal_node(node_kind k, pid f, exit_reason r = {}, monitor_ref m = {}) noexcept
+      : node(k), from(std::move(f)), reason(std::move(r)), ref(m) {}
+};
+
+struct process_base;
+struct shard;
+
+// ---- waits ----
+/// What a suspended process waits for. The runtime calls `ready` on the owner
+/// shard after merging the inbox; the coroutine is resumed only when it says
+/// yes. `cancel` is called when the process must end while waiting: it returns
+/// true if an operation outside the runtime (an Asio operation) still refers to
+/// the frame, in which case the runtime waits for `ready` before destroying it.
+struct waiter {
+  virtual bool ready(process_base& p) noexcept = 0;
+  virtual bool cancel(process_base&) noexcept { return false; }
+
+ protected:
+  ~waiter() = default;
+};
+
+/// An entry in a shard's timer queue (a binary heap, owner-only).
+struct timer_entry {
+  static constexpr std::size_t not_armed = std::numeric_limits<std::size_t>::max();
+  time_point deadline{};
+  std::uint64_t seq = 0;
+  std::size_t heap_index = not_armed;
+  bool armed() const noexcept { return heap_index != not_armed; }
+  /// Runs on the owner shard when the deadline has passed; the entry is already
+  /// out of the queue.
+  virtual void fire() noexcept = 0;
+
+ protected:
+  ~timer_entry() = default;
+};
+
+// ---- link and monitor bookkeeping (owner-only) ----
+/// The set of linked pids: a small vector, a hash map once it grows.
+class link_set {
+ public:
+  bool contains(const pid& p) const;
+  /// false if already present.
+  bool add(const pid& p);
+  bool remove(const pid& p);
+  bool empty() const noexcept { return small_.empty() && big_.empty(); }
+  std::size_t size() const noexcept { return small_.size() + big_.size(); }
+  template <class F>
+  void for_each(F&& f) const {
+    for (auto& p : small_) f(p);
+    for (auto& [id, p] : big_) f(p);
+  }
+  void clear() noexcept {
+    small_.clear();
+    big_.clear();
+  }
+
+ private:
+  static constexpr std::size_t small_max = 16;
+  std::vector<pid> small_;
+  std::unordered_map<std::uint64_t, pid> big_;
+};
+
+/// Monitors this process holds on others, indexed by the ref's slot: O(1).
+class monitor_table {
+ public:
+  monitor_ref add(std::uint64_t owner, pid target);
+  /// The target of an active monitor, or nullptr.
+  const pid* find(const monitor_ref& r) const noexcept;
+  /// Deactivates; false if it was not active. The target goes to *target if given.
+  bool remove(const monitor_ref& r, pid* target = nullptr);
+  template <class F>
+  void for_each(std::uint64_t owner, F&& f) const {
+    for (std::uint32_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].active) f(monitor_ref(owner, i, slots_[i].seq), slots_[i].target);
+  }
+  bool empty() const noexcept { return active_ == 0; }
+
+ private:
+  struct slot {
+    std::uint32_t seq = 0;
+    bool active = false;
+    pid target;
+  };
+  std::vector<slot> slots_;
+  std::vector<std::uint32_t> free_;
+  std::size_t active_ = 0;
+};
+
+/// Who monitors this process.
+class watcher_list {
+ public:
+  void add(monitor_ref r, pid w) { v_.emplace_back(r, std::move(w)); }
+  void remove(const monitor_ref& r) noexcept;
+  template <class F>
+  void for_each(F&& f) const {
+    for (auto& [r, w] : v_) f(r, w);
+  }
+  void clear() noexcept { v_.clear(); }
+
+ private:
+  std::vector<std::pair<monitor_ref, pid>> v_;
+};
+
+/// A synchronous start's acknowledgement slot (see start.hpp).
+struct start_ack;
+
+// ---- the control block ----
+struct process_base : process_header, pooled {
+  static constexpr std::uintptr_t inbox_empty = 0, inbox_blocked = 1, inbox_closed = 2;
+  enum class push_result { ok, woke, closed };
+
+  // -- shared with other threads --
+  std::atomic<std::uintptr_t> inbox{inbox_empty};
+  std::atomic<bool> exiting{false};         ///< dead to the world from this point on
+  std::atomic<std::uint32_t> queued{0};     ///< user messages held (bounded mailboxes only)
+  std::atomic<process_base*> remote_next{nullptr};  ///< link in a shard's remote queue
+
+  // -- fixed at spawn --
+  shard* home = nullptr;
+  std::uint32_t bound = 0;  ///< 0: unbounded
+  overflow policy{};
+  pid parent;
+
+  // -- owner only --
+  process_base* run_next = nullptr;
+  process_base* all_prev = nullptr;  ///< the shard's list of live processes, spawn order
+  process_base* all_next = nullptr;
+  node* first = nullptr;  ///< private FIFO of receivable nodes
+  node* last = nullptr;
+  waiter* wait = nullptr;
+  std::coroutine_handle<> frame;
+  int reductions = config::reductions;
+  bool trap_exit = false;
+  bool yield_requested = false;
+  bool exit_pending = false;  ///< a fatal signal was merged; `reason` holds why
+  bool dying = false;         ///< ending, waiting for an Asio completion before the frame goes
+  bool links_fired = false;
+  bool finished = false;
+  bool started = false;  ///< adopted by its home shard
+  exit_reason reason;
+  link_set links;
+  monitor_table monitors;
+  watcher_list watchers;
+  // A request or synchronous start in progress routes the down of its own
+  // monitor here instead of the mailbox.
+  monitor_ref awaited;
+  bool awaited_down = false;
+  exit_reason awaited_reason;
+  start_ack* ack = nullptr;  ///< set while a synchronous start waits for our init_ack
+  // The spawned callable, kept alive as long as the frame refers to it.
+  void* closure = nullptr;
+  void (*closure_destroy)(process_base&) noexcept = nullptr;
+  alignas(std::max_align_t) unsigned char closure_buf[config::inline_closure_size];
+
+  process_base() = default;
+  process_base(const process_base&) = delete;
+  process_base& operator=(const process_base&) = delete;
+
+  // ---- inbox ----
+  push_result push(node* n) noexcept {
+    auto h = inbox.load(std::memory_order_relaxed);
+    for (;;) {
+      if (h == inbox_closed) return push_result::closed;
+      n->next = h > inbox_closed ? reinterpret_cast<node*>(h) : nullptr;
+      if (inbox.compare_exchange_weak(h, reinterpret_cast<std::uintptr_t>(n), std::memory_order_seq_cst,
+                                      std::memory_order_relaxed))
+        return h == inbox_blocked ? push_result::woke : push_result::ok;
+    }
+  }
+  bool inbox_pending() const noexcept { return inbox.load(std::memory_order_relaxed) > inbox_closed; }
+  /// Owner: suspend unless something is pending.
+  bool try_block() noexcept {
+    auto e = inbox_empty;
+    return inbox.compare_exchange_strong(e, inbox_blocked, std::memory_order_seq_cst);
+  }
+  /// Any waker other than a push: true if this caller must now schedule it.
+  bool try_unblock() noexcept {
+    auto b = inbox_blocked;
+    return inbox.compare_exchange_strong(b, inbox_empty, std::memory_order_seq_cst);
+  }
+
+  // ---- private queue (owner) ----
+  void append(node* n) noexcept {
+    n->next = nullptr;
+    if (last)
+      last->next = n;
+    else
+      first = n;
+    last = n;
+  }
+  node* pop_front() noexcept {
+    node* n = first;
+    if (n) {
+      first = n->next;
+      if (!first) last = nullptr;
+    }
+    return n;
+  }
+  /// Unlinks and returns the first node for which pred(n) holds.
+  template <class Pred>
+  node* remove_first(Pred pred) noexcept {
+    node* prev = nullptr;
+    for (node* n = first; n; prev = n, n = n->next) {
+      if (!pred(n)) continue;
+      (prev ? prev->next : first) = n->next;
+      if (last == n) last = prev;
+      return n;
+    }
+    return nullptr;
+  }
+
+  /// Frees the frame's closure storage.
+  void drop_closure() noexcept {
+    if (closure_destroy) closure_destroy(*this);
+    closure_destroy = nullptr;
+    closure = nullptr;
+  }
+};
+
+inline process_base* as_process(const pid& p) noexcept { return static_cast<process_base*>(p.get()); }
+
+// ---- runtime entry points used by the inline code (lib/runtime.cpp) ----
+/// The process whose body is running on this thread, or nullptr. Non-inline on
+/// purpose: coroutine code must never read a thread_local directly
+/// (TOOLCHAIN 6B).
+process_base* current() noexcept;
+/// current(), or throw std::logic_error naming `what` when called outside a process.
+process_base& current_or_throw(const char* what);
+/// Makes a process that some waker just unblocked runnable again, from any thread.
+void schedule(process_base& p) noexcept;
+/// Delivers a signal node; if the target is closed, runs the noproc answer.
+void send_signal(process_base& to, node* n) noexcept;
+/// Timer queue of the caller's shard (owner only).
+void timer_add(process_base& p, timer_entry& e, time_point deadline) noexcept;
+void timer_remove(process_base& p, timer_entry& e) noexcept;
+time_point now(process_base& p) noexcept;
+/// Removes a user message from the count of a bounded mailbox.
+inline void dequeued(process_base& p, node* n) noexcept {
+  if (p.bound && n->kind == node_kind::message) p.queued.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace otp::detail

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Errors as values: otp::result<T> and otp::errc.
+//
+// Expected failures (a dead target, a timeout, a full mailbox, a wrong message
+// type) come back as `otp::result<T>`: a Boost.Outcome result whose error is an
+// `otp::error`, an error code from the "otp" category plus the exit reason
+// behind it where there is one (the callee's reason when a call's target
+// died). `.value()` on a failed result throws `otp::exit_error`, the C++
+// spelling of Elixir's `!` functions. There are no throwing twin overloads.
+
+#include <otp/exit_reason.hpp>
+
+#include <boost/outcome/result.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace otp {
+
+enum class errc {
+  noproc = 1,        ///< the target process does not exist (or died before answering)
+  timeout,           ///< the deadline passed first
+  calling_self,      ///< a request addressed to the caller itself (would deadlock)
+  exited,            ///< the target exited while the request was in flight; see error::reason
+  mailbox_full,      ///< a bounded mailbox refused the message
+  bad_message_type,  ///< a pid's process takes another message type than the handle asked for
+  not_in_process,    ///< an operation that needs a calling process was used outside one
+  ignored,           ///< a synchronous start whose init answered `ignore` (not a failure in OTP)
+  start_failed,      ///< a synchronous start whose init failed; see error::reason
+  already_started,   ///< a name is taken by a live process (see the registry)
+  not_found,         ///< no such name or child
+  shutting_down,     ///< the runtime is shutting down and refuses new work
+};
+
+const std::error_category& category() noexcept;
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
+
+/// The error half of otp::result: a code, and the exit reason behind it.
+struct error {
+  std::error_code code;
+  exit_reason reason;
+
+  error() = default;
+  error(errc c) : code(make_error_code(c)) {}  // NOLINT: implicit on purpose, `return otp::errc::timeout;`
+  error(errc c, exit_reason r) : code(make_error_code(c)), reason(std::move(r)) {}
+  error(std::error_code c, exit_reason r = {}) : code(c), reason(std::move(r)) {}
+
+  bool operator==(errc c) const noexcept { return code == make_error_code(c); }
+  /// "noproc", "exited: {error,std::runtime_error,\"boom\"}".
+  std::string message() const;
+};
+
+/// What `.value()` throws on a failed otp::result.
+class exit_error : public std::system_error {
+ public:
+  explicit exit_error(const error& e) : std::system_error(e.code, e.message()), reason_(e.reason) {}
+  const exit_reason& reason() const noexcept { return reason_; }
+
+ private:
+  exit_reason reason_;
+};
+
+// Boost.Outcome hooks (found by ADL).
+inline std::error_code make_error_code(const error& e) noexcept { return e.code; }
+[[noreturn]] inline void outcome_throw_as_system_error_with_payload(const error& e) { throw exit_error(e); }
+
+template <class T>
+using result = BOOST_OUTCOME_V2_NAMESPACE::result<T, error>;
+
+}  // namespace otp
+
+template <>
+struct std::is_error_code_enum<otp::errc> : std::true_type {};

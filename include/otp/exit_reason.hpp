@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// otp::exit_reason: why a process ended.
+//
+// A small value type, cheap to copy (the common reasons carry no payload; the
+// ones that do share it). The kinds follow Erlang exactly:
+//
+//   normal            the body returned, or exit(normal).
+//   shutdown          a supervisor (or runtime::shutdown) asked it to stop;
+//                     optionally with a payload: {shutdown, Payload}.
+//   kill              only ever a *signal*: exit(pid, kill) cannot be trapped;
+//                     the victim ends with `killed`, never with `kill`.
+//   killed            the process was killed.
+//   noproc            the other side did not exist (link, monitor or call to a
+//                     dead pid).
+//   timeout           a call or a synchronous start timed out.
+//   error             an exception escaped the body: carries the exception's
+//                     type name and its what().
+//   other             any user reason, as a string term: exit_reason::other("bad_state").
+//
+// `normal`, `shutdown` and `{shutdown, _}` are the *clean* reasons: a transient
+// child is not restarted after them, and a linked process that does not trap
+// exits is not taken down by `normal`.
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace otp {
+
+enum class exit_kind : std::uint8_t { normal, shutdown, kill, killed, noproc, timeout, error, other };
+
+class exit_reason {
+ public:
+  /// Default: normal.
+  exit_reason() noexcept = default;
+
+  static exit_reason normal() noexcept { return exit_reason(exit_kind::normal); }
+  static exit_reason shutdown() noexcept { return exit_reason(exit_kind::shutdown); }
+  /// {shutdown, payload}: still a clean reason.
+  static exit_reason shutdown(std::string payload);
+  static exit_reason kill() noexcept { return exit_reason(exit_kind::kill); }
+  static exit_reason killed() noexcept { return exit_reason(exit_kind::killed); }
+  static exit_reason noproc() noexcept { return exit_reason(exit_kind::noproc); }
+  static exit_reason timeout() noexcept { return exit_reason(exit_kind::timeout); }
+  /// An escaped exception: its type name (demangled) and what().
+  static exit_reason error(std::string type, std::string what);
+  /// Builds an `error` reason from an exception in flight or stored.
+  static exit_reason from_exception(std::exception_ptr e);
+  /// A user-defined reason, written as an Erlang term would be: "bad_state".
+  static exit_reason other(std::string term);
+
+  exit_kind kind() const noexcept { return kind_; }
+  bool is(exit_kind k) const noexcept { return kind_ == k; }
+  /// normal, shutdown or {shutdown, _}.
+  bool clean() const noexcept { return kind_ == exit_kind::normal || kind_ == exit_kind::shutdown; }
+  /// The payload of {shutdown, P}, the what() of an error, or the user term; empty otherwise.
+  std::string_view payload() const noexcept;
+  /// The exception type of an `error` reason; empty otherwise.
+  std::string_view error_type() const noexcept;
+
+  /// Erlang-style rendering: normal, {shutdown,db_down}, killed,
+  /// {error,std::runtime_error,"boom"}, bad_state.
+  std::string to_string() const;
+
+  friend bool operator==(const exit_reason& a, const exit_reason& b) noexcept;
+
+ private:
+  struct data {
+    std::string type;
+    std::string text;
+  };
+  explicit exit_reason(exit_kind k) noexcept : kind_(k) {}
+  exit_reason(exit_kind k, std::shared_ptr<const data> d) noexcept : kind_(k), data_(std::move(d)) {}
+
+  exit_kind kind_ = exit_kind::normal;
+  std::shared_ptr<const data> data_;
+};
+
+/// Thrown by otp::exit(reason) to end the calling process with `reason`; the
+/// process boundary turns it into that exit reason (not into an `error`).
+/// Catching it (catch (...)) stops the exit, as `catch exit(R)` does in Erlang.
+class exit_exception : public std::exception {
+ public:
+  explicit exit_exception(exit_reason r) : reason_(std::move(r)) {}
+  const exit_reason& reason() const noexcept { return reason_; }
+  const char* what() const noexcept override { return "otp::exit"; }
+
+ private:
+  exit_reason reason_;
+};
+
+}  // namespace otp

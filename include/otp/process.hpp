@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Processes: otp::process<M>, spawn, send, receive, links, monitors, exits.
+//
+// A process is a coroutine returning `otp::process<M>`, where M is the type of
+// the messages it takes. It runs on a shard of an otp::runtime; its body is
+// never run on two threads at once. It talks to others only by messages:
+//
+//   otp::process<int> doubler(otp::handle<int> out) {
+//     for (;;) {
+//       auto m = co_await otp::receive();              // message<int>
+//       if (auto* v = std::get_if<int>(&m)) otp::send(out, *v * 2);
+//     }
+//   }
+//
+// Lifetime. A process ends when its body returns (reason `normal`), when an
+// exception escapes it (reason `error`, carrying the exception's type and
+// what(); nothing else is harmed), when it calls otp::exit(reason), or when an
+// exit signal it does not trap reaches it. From the moment it ends it is dead
+// to the world: sends to it are dropped, links and monitors to it answer
+// `noproc`. Its current wait completes at once: a receive or a timer is
+// simply abandoned, an Asio operation is cancelled and its handler awaited,
+// and then its frame is destroyed, so every destructor in the body runs
+// (nothing after the suspension point does). Only then do its links and
+// monitors fire, so whatever the body held (a listening socket, say) is
+// released before a supervisor restarts it. `kill` does not wait for an Asio
+// cancellation to finish before firing links and monitors.
+//
+// A process is never preempted: one busy computing is stopped at its next
+// suspension point. Long loops should `co_await otp::yield()` now and then.
+//
+// Inside a body, only otp's awaitables may be co_awaited (receive, send,
+// yield, sleep_for, request, start_link, and Asio operations through
+// otp::use_process from <otp/asio.hpp>); anything else is a compile error.
+//
+// Body parameters are copied into the frame: take them by value. A capturing
+// lambda given to spawn is kept alive by the runtime for the process's life.
+
+#include <otp/config.hpp>
+#include <otp/error.hpp>
+#include <otp/exit_reason.hpp>
+#include <otp/messages.hpp>
+#include <otp/pid.hpp>
+#include <otp/runtime.hpp>
+#include <otp/detail/process_base.hpp>
+
+#include <coroutine>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+#include <variant>
+
+namespace otp {
+
+/// What a bounded mailbox does with a message that does not fit.
+enum class overflow : std::uint8_t {
+  fail,  ///< send returns send_status::full (the message is dropped)
+  drop,  ///< send returns send_status::dropped, as for a dead target
+  wait,  ///< `co_await send(...)` waits for room; a plain send behaves as `fail`
+};
+
+struct spawn_options {
+  bool link = false;       ///< link the new process to the caller (spawn_link)
+  bool monitor = false;    ///< monitor it from the caller (spawn_monitor)
+  bool trap_exit = false;  ///< start trapping exits
+  std::uint32_t mailbox_bound = 0;  ///< 0: unbounded (Erlang's default)
+  overflow on_full = overflow::fail;
+  /// Shard to run on: -1 means the caller's shard inside a process, round
+  /// robin outside one.
+  int shard = -1;
+};
+
+/// What spawn_opt returns.
+template <class M>
+struct spawned {
+  handle<M> pid;
+  monitor_ref monitor;  ///< set when spawn_options::monitor was
+};
+
+namespace detail {
+
+template <class T>
+concept otp_awaitable = requires(T& a, process_base& p) { a.bind(p); };
+
+/// Awaits a named awaitable in place.
+template <class A>
+class ref_awaiter {
+ public:
+  explicit ref_awaiter(A& a) noexcept : a_(&a) {}
+  bool await_ready() { return a_->await_ready(); }
+  auto await_suspend(std::coroutine_handle<> h) { return a_->await_suspend(h); }
+  decltype(auto) await_resume() { return a_->await_resume(); }
+
+ private:
+  A* a_;
+};
+
+struct promise_base {
+  process_base* self = nullptr;
+
+  std::suspend_always initial_suspend() noexcept { return {}; }
+  std::suspend_always final_suspend() noexcept { return {}; }
+  void return_void() noexcept {}
+  void unhandled_exception() noexcept;
+
+  // Every awaitable is bound to the awaiting process here, and handed back as
+  // a prvalue: GCC 12 copies an awaiter returned by reference.
+  template <class A>
+  auto await_transform(A&& a) noexcept {
+    static_assert(otp_awaitable<std::remove_reference_t<A>>,
+                  "a process can co_await only otp's awaitables: otp::receive, otp::send, otp::yield, "
+                  "otp::sleep_for, otp::request, otp::start_link, and Asio operations with otp::use_process");
+    a.bind(*self);
+    if constexpr (std::is_lvalue_reference_v<A>)
+      return ref_awaiter<std::remove_reference_t<A>>(a);
+    else
+      return std::remove_cvref_t<A>(std::move(a));
+  }
+
+  static void* operator new(std::size_t n) { return allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { deallocate(p, n); }
+};
+
+struct receive_op {
+  receive_op() noexcept = default;
+};
+struct timed_receive_op {
+  explicit timed_receive_op(duration t) noexcept : timeout(t) {}
+  duration timeout;
+};
+
+template <class M, bool Timed>
+class receive_awaiter;
+
+}  // namespace detail
+
+/// The return type of a process body taking messages of type M.
+template <class M = nothing>
+class [[nodiscard]] process {
+ public:
+  using message_type = M;
+
+  struct promise_type : detail::promise_base {
+    process get_return_object() noexcept {
+      return process(std::coroutine_handle<promise_type>::from_promise(*this));
+    }
+    using detail::promise_base::await_transform;
+    detail::receive_awaiter<M, false> await_transform(detail::receive_op) noexcept {
+      return detail::receive_awaiter<M, false>(this->self, duration{});
+    }
+    detail::receive_awaiter<M, true> await_transform(detail::timed_receive_op op) noexcept {
+      return detail::receive_awaiter<M, true>(this->self, op.timeout);
+    }
+  };
+
+  process(process&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+  ~process() {
+    if (h_) h_.destroy();
+  }
+  /// Internal: hands the frame to the runtime.
+  std::coroutine_handle<promise_type> release() noexcept { return std::exchange(h_, {}); }
+
+ private:
+  explicit process(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
+  std::coroutine_handle<promise_type> h_;
+};
+
+template <class T>
+inline constexpr bool is_process_v = false;
+template <class M>
+inline constexpr bool is_process_v<process<M>> = true;
+
+// ---------------------------------------------------------------- receive
+
+namespace detail {
+
+template <class M>
+message<M> take_message(process_base& p, node* n) {
+  dequeued(p, n);
+  switch (n->kind) {
+    case node_kind::message: {
+      auto* m = static_cast<message_node<M>*>(n);
+      message<M> r(std::in_place_index<0>, std::move(m->value));
+      delete m;
+      return r;
+    }
+    case node_kind::exit_message: {
+      auto* s = static_cast<signal_node*>(n);
+      message<M> r(std::in_place_index<1>, std::move(s->from), std::move(s->reason));
+      delete s;
+      return r;
+    }
+    default: {
+      auto* s = static_cast<signal_node*>(n);
+      message<M> r(std::in_place_index<2>, s->ref, std::move(s->from), std::move(s->reason));
+      delete s;
+      return r;
+    }
+  }
+}
+
+template <class M, bool Timed>
+class receive_awaiter final : waiter, timer_entry {
+ public:
+  receive_awaiter(process_base* p, duration t) noexcept : p_(p), timeout_(t) {}
+  receive_awaiter(receive_awaiter&& o) noexcept
+      : p_(o.p_), timeout_(o.timeout_), got_(std::exchange(o.got_, nullptr)), timed_out_(o.timed_out_),
+        started_(o.started_) {}
+  ~receive_awaiter() {
+    if (armed()) timer_remove(*p_, *this);
+    if (got_) delete got_;
+  }
+  void bind(process_base&) noexcept {}
+
+  bool await_ready() noexcept {
+    if (p_->first && !p_->inbox_pending() && --p_->reductions > 0) {
+      got_ = p_->pop_front();
+      return true;
+    }
+    return false;
+  }
+  void await_suspend(std::coroutine_handle<>) noexcept {
+    p_->wait = this;
+    if (p_->reductions <= 0) p_->yield_requested = true;
+  }
+  auto await_resume() {
+    if constexpr (Timed) {
+      if (!got_) return std::optional<message<M>>();
+      return std::optional<message<M>>(take_message<M>(*p_, std::exchange(got_, nullptr)));
+    } else {
+      return take_message<M>(*p_, std::exchange(got_, nullptr));
+    }
+  }
+
+  bool ready(process_base& p) noexcept override {
+    if (p.first) {
+      got_ = p.pop_front();
+      if (armed()) timer_remove(p, *this);
+      return true;
+    }
+    if constexpr (Timed) {
+      if (timed_out_) return true;
+      if (!started_) {
+        started_ = true;
+        if (timeout_ <= duration::zero()) return timed_out_ = true;
+        timer_add(p, *this, now(p) + timeout_);
+      }
+    }
+    return false;
+  }
+  void fire() noexcept override {
+    timed_out_ = true;
+    if (p_->try_unblock()) schedule(*p_);
+  }
+
+ private:
+  process_base* p_;
+  duration timeout_;
+  node* got_ = nullptr;
+  bool timed_out_ = false;
+  bool started_ = false;
+};
+
+}  // namespace detail
+
+/// Waits for the next message: the process's own type, an exit_message (when
+/// trapping exits) or a down_message, in arrival order.
+///
+/// Cancellation: if the process is ended while waiting, no message is taken.
+/// Errors: none. Thread safety: a process receives only its own mailbox.
+inline detail::receive_op receive() noexcept { return {}; }
+
+/// Waits at most `timeout` for the next message; an empty optional on
+/// timeout. One waiter with one deadline: a message that arrives as the
+/// timeout fires is returned, or stays in the mailbox, never lost. A zero
+/// timeout polls (Erlang's `after 0`).
+inline detail::timed_receive_op receive(duration timeout) noexcept { return detail::timed_receive_op(timeout); }
+template <class Rep, class Period>
+detail::timed_receive_op receive(std::chrono::duration<Rep, Period> timeout) noexcept {
+  return detail::timed_receive_op(std::chrono::duration_cast<duration>(timeout));
+}
+
+// ---------------------------------------------------------------- send
+
+enum class send_status : std::uint8_t {
+  delivered,  ///< in the target's mailbox
+  dropped,    ///< the target is dead (or the null pid), or its full mailbox drops
+  full,       ///< a bounded mailbox with overflow::fail (or wait, when not awaited) refused it
+};
+
+/// The outcome of a send. Use it as a value, or co_await it inside a process:
+/// the send has already happened; awaiting lets the scheduler run others when
+/// this process has spent its reductions, and waits for room in a bounded
+/// mailbox with overflow::wait.
+class sent final : detail::waiter, detail::timer_entry {
+ public:
+  explicit sent(send_status s) noexcept : status_(s) {}
+  sent(detail::node* pending, pid target) noexcept
+      : status_(send_status::full), pending_(pending), target_(std::move(target)) {}
+  sent(sent&& o) noexcept
+      : status_(o.status_), pending_(std::exchange(o.pending_, nullptr)), target_(std::move(o.target_)),
+        self_(o.self_), backoff_(o.backoff_) {}
+  ~sent();
+
+  send_status status() const noexcept { return status_; }
+  operator send_status() const noexcept { return status_; }
+
+  void bind(detail::process_base& p) noexcept { self_ = &p; }
+  bool await_ready() noexcept { return !pending_ && --self_->reductions > 0; }
+  void await_suspend(std::coroutine_handle<>) noexcept {
+    if (pending_) {
+      self_->wait = this;
+    } else {
+      self_->wait = nullptr;
+      self_->yield_requested = true;
+    }
+  }
+  send_status await_resume() noexcept { return status_; }
+
+  bool ready(detail::process_base& p) noexcept override;
+  void fire() noexcept override;
+
+ private:
+  send_status status_;
+  detail::node* pending_ = nullptr;
+  pid target_;
+  detail::process_base* self_ = nullptr;
+  duration backoff_{};
+};
+
+namespace detail {
+/// Pushes a message node, waking the target if it slept.
+inline send_status deliver(process_base& to, node* n) noexcept {
+  switch (to.push(n)) {
+    case process_base::push_result::woke:
+      schedule(to);
+      return send_status::delivered;
+    case process_base::push_result::ok:
+      return send_status::delivered;
+    case process_base::push_result::closed:
+      break;
+  }
+  if (to.bound) to.queued.fetch_sub(1, std::memory_order_relaxed);
+  delete n;
+  return send_status::dropped;
+}
+}  // namespace detail
+
+/// Sends `msg` to `to`. Never blocks and never fails the sender: a dead target
+/// drops the message (Erlang semantics) and says so in the status. Safe from
+/// any thread and from code outside any process. Between one sender and one
+/// receiver, messages arrive in the order sent.
+template <class M>
+sent send(const handle<M>& to, std::type_identity_t<M> msg) {
+  auto* p = detail::as_process(to);
+  if (!p || p->exiting.load(std::memory_order_relaxed)) return sent(send_status::dropped);
+  if (p->bound && p->queued.fetch_add(1, std::memory_order_relaxed) >= p->bound) {
+    p->queued.fetch_sub(1, std::memory_order_relaxed);
+    switch (p->policy) {
+      case overflow::drop:
+        return sent(send_status::dropped);
+      case overflow::fail:
+        return sent(send_status::full);
+      case overflow::wait:
+        return sent(new detail::message_node<M>(std::in_place, std::move(msg)), to);
+    }
+  }
+  return sent(detail::deliver(*p, new detail::message_node<M>(std::in_place, std::move(msg))));
+}
+
+// ---------------------------------------------------------------- yield, sleep
+
+namespace detail {
+class yield_awaiter {
+ public:
+  yield_awaiter() noexcept = default;
+  void bind(process_base& p) noexcept { p_ = &p; }
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<>) noexcept {
+    p_->wait = nullptr;
+    p_->yield_requested = true;
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  process_base* p_ = nullptr;
+};
+
+class sleep_awaiter final : waiter, timer_entry {
+ public:
+  explicit sleep_awaiter(duration d) noexcept : d_(d) {}
+  sleep_awaiter(sleep_awaiter&& o) noexcept : d_(o.d_), p_(o.p_), done_(o.done_) {}
+  ~sleep_awaiter() {
+    if (armed()) timer_remove(*p_, *this);
+  }
+  void bind(process_base& p) noexcept { p_ = &p; }
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<>) noexcept { p_->wait = this; }
+  void await_resume() const noexcept {}
+  bool ready(process_base& p) noexcept override {
+    if (done_) return true;
+    if (!armed()) {
+      if (d_ <= duration::zero()) return true;
+      timer_add(p, *this, now(p) + d_);
+    }
+    return false;
+  }
+  void fire() noexcept override {
+    done_ = true;
+    if (p_->try_unblock()) schedule(*p_);
+  }
+
+ private:
+  duration d_;
+  process_base* p_ = nullptr;
+  bool done_ = false;
+};
+}  // namespace detail
+
+/// Lets the other ready processes of this shard run, then continues.
+inline detail::yield_awaiter yield() noexcept { return {}; }
+
+/// Suspends for `d` on the runtime's clock. Messages keep arriving meanwhile;
+/// exit signals are handled at once.
+template <class Rep, class Period>
+detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
+  return detail::sleep_awaiter(std::chrono::duration_cast<duration>(d));
+}
+
+// ---------------------------------------------------------------- identity, links, monitors, exits
+
+/// The calling process's pid. Throws std::logic_error outside a process.
+pid self();
+/// The calling process's pid as a typed handle; throws otp::exit_error
+/// (bad_message_type) if M is not its message type.
+template <class M>
+handle<M> self_as() {
+  return handle<M>::from(self()).value();
+}
+/// The process that spawned the caller (the null pid for one spawned from outside).
+pid parent();
+/// True while `p` has not ended. A snapshot: it may end right after.
+bool is_alive(const pid& p) noexcept;
+
+/// Links the caller and `p` (bidirectional, idempotent). Linking to a dead or
+/// null pid delivers an exit signal with reason `noproc` to the caller.
+/// Throws std::logic_error outside a process.
+void link(const pid& p);
+/// Removes the link, if any; no exit signal due to it arrives afterwards.
+void unlink(const pid& p);
+
+/// Monitors `p`: exactly one down_message with the returned ref follows when it
+/// ends (at once, with `noproc`, if it is already dead). Each call makes a new
+/// monitor.
+monitor_ref monitor(const pid& p);
+enum class demonitor_option { none, flush };
+/// Cancels a monitor: no down_message for it arrives afterwards, except one
+/// already in the mailbox, which `flush` removes too. Returns false if the
+/// monitor was not active (already fired or removed).
+bool demonitor(const monitor_ref& ref, demonitor_option opt = demonitor_option::none);
+
+/// Sets whether the caller traps exits; returns the previous setting.
+bool trap_exit(bool on);
+
+/// Sends an exit signal to `p` (from the caller, or from the null pid outside
+/// a process): `kill` ends it with `killed` and cannot be trapped; `normal` is
+/// ignored unless trapped, except by the caller itself, which then ends with
+/// `normal`; any other reason ends it unless it traps exits, in which case an
+/// exit_message arrives. A signal to oneself takes effect at the next
+/// suspension point. Dead targets ignore it.
+void exit(const pid& p, exit_reason reason);
+/// Ends the calling process with `reason` now (throws otp::exit_exception,
+/// which the process boundary turns into the exit reason).
+[[noreturn]] void exit(exit_reason reason);
+
+// ---------------------------------------------------------------- spawn
+
+namespace detail {
+
+process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag,
+                          const char* type_name);
+void start_process(process_base& p, process_base* parent, const spawn_options& o, monitor_ref* mon);
+void abandon_process(process_base& p) noexcept;
+
+template <class Fn>
+std::decay_t<Fn>& store_closure(process_base& p, Fn&& f) {
+  using D = std::decay_t<Fn>;
+  if constexpr (sizeof(D) <= config::inline_closure_size && alignof(D) <= alignof(std::max_align_t)) {
+    auto* c = ::new (static_cast<void*>(p.closure_buf)) D(std::forward<Fn>(f));
+    p.closure = c;
+    p.closure_destroy = [](process_base& q) noexcept { static_cast<D*>(q.closure)->~D(); };
+    return *c;
+  } else {
+    auto* c = new D(std::forward<Fn>(f));
+    p.closure = c;
+    p.closure_destroy = [](process_base& q) noexcept { delete static_cast<D*>(q.closure); };
+    return *c;
+  }
+}
+
+template <class F, class... A>
+using body_t = std::invoke_result_t<std::decay_t<F>&, A...>;
+template <class F, class... A>
+using body_message_t = typename body_t<F, A...>::message_type;
+
+template <class F, class... A>
+auto spawn_impl(runtime* rt, process_base* parent, const spawn_options& o, F&& f, A&&... a)
+    -> spawned<body_message_t<F, A...>> {
+  using P = body_t<F, A...>;
+  static_assert(is_process_v<P>, "a process body must return otp::process<M>");
+  using M = typename P::message_type;
+  process_base* p = new_process(rt, parent, o, tag_of<M>(), typeid(M).name());
+  try {
+    auto& fn = store_closure(*p, std::forward<F>(f));
+    P proc = std::invoke(fn, std::forward<A>(a)...);
+    auto h = proc.release();
+    h.promise().self = p;
+    p->frame = h;
+  } catch (...) {
+    abandon_process(*p);
+    throw;
+  }
+  spawned<M> r{handle<M>::unchecked(pid::share(p)), {}};
+  start_process(*p, parent, o, &r.monitor);
+  return r;
+}
+
+template <class F>
+concept not_runtime = !std::is_same_v<std::remove_cvref_t<F>, runtime> &&
+                      !std::is_same_v<std::remove_cvref_t<F>, spawn_options>;
+
+}  // namespace detail
+
+/// Starts `f(args...)` as a new process on `rt` (from anywhere: main, another
+/// thread, an Asio handler). Returns its typed handle; the body starts running
+/// on the runtime's executor. Throws what f throws before its first suspension
+/// point (the coroutine's creation), and std::bad_alloc.
+template <class F, class... A>
+auto spawn(runtime& rt, F&& f, A&&... a) {
+  return detail::spawn_impl(&rt, nullptr, spawn_options{}, std::forward<F>(f), std::forward<A>(a)...).pid;
+}
+/// spawn with options (link and monitor need a calling process and are refused
+/// outside one with std::logic_error).
+template <class F, class... A>
+auto spawn_opt(runtime& rt, const spawn_options& o, F&& f, A&&... a) {
+  return detail::spawn_impl(&rt, nullptr, o, std::forward<F>(f), std::forward<A>(a)...);
+}
+
+/// Inside a process: starts a new process on the caller's shard, with the
+/// caller recorded as its parent.
+template <detail::not_runtime F, class... A>
+auto spawn(F&& f, A&&... a) {
+  return detail::spawn_impl(nullptr, &detail::current_or_throw("otp::spawn"), spawn_options{}, std::forward<F>(f),
+                            std::forward<A>(a)...)
+      .pid;
+}
+template <class F, class... A>
+auto spawn_opt(const spawn_options& o, F&& f, A&&... a) {
+  return detail::spawn_impl(nullptr, &detail::current_or_throw("otp::spawn_opt"), o, std::forward<F>(f),
+                            std::forward<A>(a)...);
+}
+/// Inside a process: spawn and link atomically (the link exists before the
+/// child runs, so even an instant crash reaches the caller).
+template <class F, class... A>
+auto spawn_link(F&& f, A&&... a) {
+  spawn_options o;
+  o.link = true;
+  return detail::spawn_impl(nullptr, &detail::current_or_throw("otp::spawn_link"), o, std::forward<F>(f),
+                            std::forward<A>(a)...)
+      .pid;
+}
+/// Inside a process: spawn and monitor atomically; returns the handle and the ref.
+template <class F, class... A>
+auto spawn_monitor(F&& f, A&&... a) {
+  spawn_options o;
+  o.monitor = true;
+  return detail::spawn_impl(nullptr, &detail::current_or_throw("otp::spawn_monitor"), o, std::forward<F>(f),
+                            std::forward<A>(a)...);
+}
+
+}  // namespace otp

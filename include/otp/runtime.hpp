@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// otp::runtime: where processes live.
+//
+// A runtime binds otp to one Asio executor (the application's io_context, or
+// any executor) and owns its shards: each shard is a run queue of ready
+// processes drained inside one posted Asio handler (re-posted every
+// config::drain_budget resumes so other work on the io_context keeps its
+// turn), a timer queue, and a strand that serialises everything the shard
+// does. A shard runs on one thread at a time but may move between the threads
+// that run the io_context; give a runtime as many shards as threads.
+//
+// Lifetime. While any process lives, the runtime holds work on the executor,
+// so io_context::run() does not return. `shutdown()` asks every process to
+// exit (exit(pid, shutdown), newest first), kills the ones still alive after
+// runtime_options::shutdown_timeout, and run() returns when the last has
+// ended. io_context::stop() unwinds nothing; destroying a runtime whose
+// processes are still alive (because the io_context was stopped) destroys
+// their frames without firing links or monitors: call shutdown() first.
+//
+// The runtime must outlive the io_context's last run() that executes its
+// handlers, and be destroyed while no thread runs that io_context.
+
+#include <otp/clock.hpp>
+#include <otp/config.hpp>
+#include <otp/exit_reason.hpp>
+#include <otp/pid.hpp>
+
+#include <asio/any_io_executor.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace otp {
+
+namespace detail {
+struct runtime_core;
+}
+
+/// What the logging hook receives.
+struct log_event {
+  enum class kind { crash_report, supervisor_report, info };
+  kind what = kind::info;
+  pid process;          ///< the process the event is about
+  exit_reason reason;   ///< its exit reason, for crash reports
+  std::string text;     ///< one readable line, already formatted
+};
+using logger = std::function<void(const log_event&)>;
+
+/// The default logger: one line per event on stderr.
+void log_to_stderr(const log_event& e);
+
+struct runtime_options {
+  /// Number of shards (run queues). 1 for an io_context run by one thread;
+  /// as many as threads otherwise. 0 means std::thread::hardware_concurrency().
+  std::size_t shards = 1;
+  /// The clock every deadline is read from; default: steady_clock_source.
+  std::shared_ptr<otp::clock> clock;
+  /// Where crash reports go; default log_to_stderr. An empty function silences them.
+  logger log = log_to_stderr;
+  /// Called once each time the runtime finds nothing runnable, nothing pending
+  /// (no timer, no Asio operation awaited by a process) and processes alive:
+  /// they can only be woken from outside the runtime, or never (a deadlock).
+  /// Runs on a shard's strand; it may call runtime::kill_all().
+  std::function<void()> on_deadlock;
+  /// Grace period of shutdown() before kill.
+  duration shutdown_timeout = config::default_shutdown_timeout;
+};
+
+class runtime {
+ public:
+  explicit runtime(asio::any_io_executor ex, runtime_options options = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Starts an orderly stop of every process: exit(pid, shutdown) newest first
+  /// on each shard, then kill for any still alive after the grace period.
+  /// Returns at once; io_context::run() returns when the last process ended.
+  /// Thread-safe; idempotent.
+  void shutdown();
+  /// exit(pid, kill) to every live process. Thread-safe.
+  void kill_all();
+
+  /// Processes alive now (approximate while others run).
+  std::size_t live() const noexcept;
+
+  enum class activity { busy, idle_waiting, deadlocked, stopped };
+  /// busy: something is runnable or an Asio operation is in flight;
+  /// idle_waiting: only timers are pending; deadlocked: processes live, nothing
+  /// can wake them from inside; stopped: no process lives.
+  activity state() const noexcept;
+
+  otp::clock& clock() const noexcept;
+  const asio::any_io_executor& executor() const noexcept;
+  std::size_t shard_count() const noexcept;
+
+  /// Sends an event to the logging hook (thread-safe).
+  void log(const log_event& e) const;
+
+  detail::runtime_core& core() noexcept { return *core_; }
+
+ private:
+  std::unique_ptr<detail::runtime_core> core_;
+};
+
+}  // namespace otp

@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: MIT
+// The runtime: shards, the drain loop, the per-process run loop, signals and
+// exits. See runtime_core.hpp and detail/process_base.hpp for the protocol.
+
+#include "runtime_core.hpp"
+
+#include <asio/bind_executor.hpp>
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
+
+#include <cstdio>
+#include <stdexcept>
+#include <thread>
+
+namespace otp::detail {
+
+// ---------------------------------------------------------------- per-thread state
+// Read only through these non-inline functions (TOOLCHAIN 6B).
+namespace {
+thread_local process_base* tl_process = nullptr;
+thread_local shard* tl_shard = nullptr;
+}  // namespace
+
+process_base* current() noexcept { return tl_process; }
+shard* current_shard() noexcept { return tl_shard; }
+void set_current_shard(shard* s) noexcept { tl_shard = s; }
+
+process_base& current_or_throw(const char* what) {
+  if (auto* p = tl_process) return *p;
+  throw std::logic_error(std::string(what) + " called outside a process");
+}
+
+namespace {
+struct process_scope {
+  explicit process_scope(process_base* p) noexcept : prev(tl_process) { tl_process = p; }
+  ~process_scope() { tl_process = prev; }
+  process_base* prev;
+};
+struct shard_scope {
+  explicit shard_scope(shard* s) noexcept : prev(tl_shard) { tl_shard = s; }
+  ~shard_scope() { tl_shard = prev; }
+  shard* prev;
+};
+
+node* reverse(node* n) noexcept {
+  node* out = nullptr;
+  while (n) {
+    node* next = n->next;
+    n->next = out;
+    out = n;
+    n = next;
+  }
+  return out;
+}
+}  // namespace
+
+// ---------------------------------------------------------------- scheduling
+
+void schedule(process_base& p) noexcept {
+  shard& s = *p.home;
+  if (tl_shard == &s) {
+    s.push_local(p);
+    s.schedule_drain();
+  } else {
+    s.push_remote(p);
+  }
+}
+
+void shard::schedule_drain() noexcept {
+  if (scheduled.load(std::memory_order_relaxed)) return;
+  if (scheduled.exchange(true, std::memory_order_seq_cst)) return;
+  core.busy.fetch_add(1, std::memory_order_seq_cst);
+  asio::post(strand, [this] { drain(); });
+}
+
+void shard::push_remote(process_base& p) noexcept {
+  auto* h = remote_procs.load(std::memory_order_relaxed);
+  do {
+    p.remote_next.store(h, std::memory_order_relaxed);
+  } while (!remote_procs.compare_exchange_weak(h, &p, std::memory_order_release, std::memory_order_relaxed));
+  schedule_drain();
+}
+
+void shard::post_task(task* t) noexcept {
+  auto* h = remote_tasks.load(std::memory_order_relaxed);
+  do {
+    t->next = h;
+  } while (!remote_tasks.compare_exchange_weak(h, t, std::memory_order_release, std::memory_order_relaxed));
+  schedule_drain();
+}
+
+void shard::adopt(process_base& p) noexcept {
+  p.started = true;
+  p.all_prev = all_tail;
+  p.all_next = nullptr;
+  (all_tail ? all_tail->all_next : all_head) = &p;
+  all_tail = &p;
+  if (live++ == 0) work = asio::prefer(core.executor, asio::execution::outstanding_work.tracked);
+  core.live.fetch_add(1, std::memory_order_relaxed);
+  push_local(p);
+}
+
+void shard::drain() noexcept {
+  shard_scope scope(this);
+  for (;;) {
+    if (remote_tasks.load(std::memory_order_relaxed)) {
+      task* t = remote_tasks.exchange(nullptr, std::memory_order_acquire);
+      task* fifo = nullptr;
+      while (t) {
+        task* n = t->next;
+        t->next = fifo;
+        fifo = t;
+        t = n;
+      }
+      while (fifo) {
+        task* n = fifo->next;
+        fifo->run(*this);
+        delete fifo;
+        fifo = n;
+      }
+    }
+    if (remote_procs.load(std::memory_order_relaxed)) {
+      process_base* p = remote_procs.exchange(nullptr, std::memory_order_acquire);
+      process_base* fifo = nullptr;
+      while (p) {
+        process_base* n = p->remote_next.load(std::memory_order_relaxed);
+        p->remote_next.store(fifo, std::memory_order_relaxed);
+        fifo = p;
+        p = n;
+      }
+      while (fifo) {
+        process_base* n = fifo->remote_next.load(std::memory_order_relaxed);
+        if (fifo->started)
+          push_local(*fifo);
+        else
+          adopt(*fifo);
+        fifo = n;
+      }
+    }
+    if (core.virtual_clock && !heap.empty()) fire_due();
+
+    int budget = config::drain_budget;
+    while (run_head && budget-- > 0) {
+      process_base* p = run_head;
+      run_head = p->run_next;
+      if (!run_head) run_tail = nullptr;
+      run(*p);
+    }
+    if (run_head) {  // budget spent: let other handlers run, then continue
+      arm();
+      asio::post(strand, [this] { drain(); });
+      return;
+    }
+    if (remote_procs.load(std::memory_order_relaxed) || remote_tasks.load(std::memory_order_relaxed)) continue;
+    arm();
+    scheduled.store(false, std::memory_order_seq_cst);
+    if ((remote_procs.load(std::memory_order_seq_cst) || remote_tasks.load(std::memory_order_seq_cst)) &&
+        !scheduled.exchange(true, std::memory_order_seq_cst))
+      continue;
+    break;
+  }
+  if (core.busy.fetch_sub(1, std::memory_order_seq_cst) == 1) core.on_idle();
+}
+
+// The per-process loop: merge the inbox, ask the wait whether to resume,
+// block if not; resume; repeat while the process keeps finding work.
+void shard::run(process_base& p) noexcept {
+  int resumes = 0;
+  for (;;) {
+    merge(p);
+    if (p.exit_pending && !p.dying && !p.finished) {
+      begin_exit(p);
+      if (!p.dying) return;
+    }
+    if (p.wait) {
+      if (!p.wait->ready(p)) {
+        if (!p.try_block()) continue;  // something arrived meanwhile
+        if (!p.wait->ready(p)) return;  // asleep: a waker schedules it
+        if (!p.try_unblock()) return;   // a waker got there first and scheduled it
+      }
+      p.wait = nullptr;
+    }
+    if (p.dying) {
+      destroy_frame(p);
+      finish(p);
+      return;
+    }
+    if (++resumes > config::drain_budget) {  // keep the shard fair
+      push_local(p);
+      return;
+    }
+    {
+      process_scope scope(&p);
+      p.frame.resume();
+    }
+    if (p.frame.done()) {
+      p.exiting.store(true, std::memory_order_release);
+      destroy_frame(p);
+      finish(p);
+      return;
+    }
+    if (p.yield_requested) {
+      p.yield_requested = false;
+      p.reductions = config::reductions;
+      push_local(p);
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- signals
+
+namespace {
+void on_exit_signal(process_base& p, signal_node* n, bool via_link) noexcept {
+  if (p.exit_pending) {
+    delete n;
+    return;
+  }
+  const exit_reason& r = n->reason;
+  if (!via_link && r.is(exit_kind::kill)) {
+    p.reason = exit_reason::killed();
+    p.exit_pending = true;
+    delete n;
+    return;
+  }
+  if (p.trap_exit) {
+    n->kind = node_kind::exit_message;
+    p.append(n);
+    return;
+  }
+  if (r.is(exit_kind::normal)) {
+    if (!via_link && n->from.id() == p.id) {
+      p.reason = exit_reason::normal();
+      p.exit_pending = true;
+    }
+    delete n;
+    return;
+  }
+  p.reason = r;
+  p.exit_pending = true;
+  delete n;
+}
+}  // namespace
+
+void shard::merge(process_base& p) noexcept {
+  if (!p.inbox_pending()) return;
+  node* n = reverse(reinterpret_cast<node*>(p.inbox.exchange(process_base::inbox_empty, std::memory_order_seq_cst)));
+  while (n) {
+    node* next = n->next;
+    if (n->kind == node_kind::message) {
+      p.append(n);
+      n = next;
+      continue;
+    }
+    auto* s = static_cast<signal_node*>(n);
+    switch (s->kind) {
+      case node_kind::exit_signal:
+        on_exit_signal(p, s, false);
+        break;
+      case node_kind::link_exit:
+        if (p.links.remove(s->from))
+          on_exit_signal(p, s, true);
+        else
+          delete s;
+        break;
+      case node_kind::down_signal:
+        if (p.monitors.remove(s->ref)) {
+          if (s->ref == p.awaited) {
+            p.awaited_down = true;
+            p.awaited_reason = std::move(s->reason);
+            delete s;
+          } else {
+            s->kind = node_kind::down_message;
+            p.append(s);
+          }
+        } else {
+          delete s;
+        }
+        break;
+      case node_kind::link:
+        if (s->from.id() != p.id) p.links.add(s->from);
+        delete s;
+        break;
+      case node_kind::unlink:
+        p.links.remove(s->from);
+        delete s;
+        break;
+      case node_kind::monitor:
+        p.watchers.add(s->ref, std::move(s->from));
+        delete s;
+        break;
+      case node_kind::demonitor:
+        p.watchers.remove(s->ref);
+        delete s;
+        break;
+      default:  // exit_message / down_message never travel through the inbox
+        delete s;
+        break;
+    }
+    n = next;
+  }
+}
+
+void send_signal(process_base& to, node* n) noexcept {
+  switch (to.push(n)) {
+    case process_base::push_result::woke:
+      schedule(to);
+      return;
+    case process_base::push_result::ok:
+      return;
+    case process_base::push_result::closed:
+      break;
+  }
+  // The target has ended: answer the requests that expect an answer.
+  auto* s = static_cast<signal_node*>(n);
+  pid dead = pid::share(&to);
+  if (s->kind == node_kind::link && s->from) {
+    auto* from = as_process(s->from);
+    send_signal(*from, new signal_node(node_kind::link_exit, dead, exit_reason::noproc()));
+  } else if (s->kind == node_kind::monitor && s->from) {
+    auto* from = as_process(s->from);
+    send_signal(*from, new signal_node(node_kind::down_signal, dead, exit_reason::noproc(), s->ref));
+  }
+  delete s;
+}
+
+// ---------------------------------------------------------------- ends
+
+void shard::begin_exit(process_base& p) noexcept {
+  p.exiting.store(true, std::memory_order_release);
+  if (p.wait && p.wait->cancel(p)) {
+    // An Asio operation still refers to the frame: wait for its handler.
+    p.dying = true;
+    if (p.reason.is(exit_kind::killed)) fire_links_and_monitors(p);
+    return;
+  }
+  p.wait = nullptr;
+  destroy_frame(p);
+  finish(p);
+}
+
+void shard::destroy_frame(process_base& p) noexcept {
+  if (p.frame) {
+    process_scope scope(&p);
+    auto f = std::exchange(p.frame, {});
+    f.destroy();
+  }
+  p.wait = nullptr;
+  p.drop_closure();
+}
+
+void shard::fire_links_and_monitors(process_base& p) noexcept {
+  if (p.links_fired) return;
+  p.links_fired = true;
+  {
+    pid me = pid::share(&p);
+    p.links.for_each([&](const pid& l) {
+      send_signal(*as_process(l), new signal_node(node_kind::link_exit, me, p.reason));
+    });
+    p.links.clear();
+    p.watchers.for_each([&](const monitor_ref& r, const pid& w) {
+      send_signal(*as_process(w), new signal_node(node_kind::down_signal, me, p.reason, r));
+    });
+    p.watchers.clear();
+  }
+}
+
+void shard::finish(process_base& p) noexcept {
+  if (p.finished) return;
+  p.finished = true;
+  p.exiting.store(true, std::memory_order_release);
+  // Close the mailbox; answer what still waits in it.
+  auto h = p.inbox.exchange(process_base::inbox_closed, std::memory_order_seq_cst);
+  node* n = h > process_base::inbox_closed ? reverse(reinterpret_cast<node*>(h)) : nullptr;
+  pid me = pid::share(&p);
+  while (n) {
+    node* next = n->next;
+    if (n->kind == node_kind::link || n->kind == node_kind::monitor) {
+      auto* s = static_cast<signal_node*>(n);
+      if (s->from) {
+        if (s->kind == node_kind::link)
+          send_signal(*as_process(s->from), new signal_node(node_kind::link_exit, me, exit_reason::noproc()));
+        else
+          send_signal(*as_process(s->from),
+                      new signal_node(node_kind::down_signal, me, exit_reason::noproc(), s->ref));
+      }
+    }
+    delete n;
+    n = next;
+  }
+  while (node* m = p.pop_front()) delete m;
+  fire_links_and_monitors(p);
+  p.monitors.for_each(p.id, [&](const monitor_ref& r, const pid& target) {
+    send_signal(*as_process(target), new signal_node(node_kind::demonitor, me, {}, r));
+  });
+  p.monitors = monitor_table{};
+  if (p.reason.is(exit_kind::error) && core.options.log) {
+    log_event e;
+    e.what = log_event::kind::crash_report;
+    e.process = me;
+    e.reason = p.reason;
+    e.text = "process " + me.to_string() + " crashed: " + p.reason.to_string();
+    core.log(e);
+  }
+  // Out of the live list.
+  (p.all_prev ? p.all_prev->all_next : all_head) = p.all_next;
+  (p.all_next ? p.all_next->all_prev : all_tail) = p.all_prev;
+  p.all_prev = p.all_next = nullptr;
+  me = pid();
+  core.live.fetch_sub(1, std::memory_order_relaxed);
+  if (--live == 0) {
+    // Whatever is left in the timer queue belongs to dead processes.
+    for (auto* e : heap) e->heap_index = timer_entry::not_armed;
+    std::vector<timer_entry*> stale;
+    stale.swap(heap);
+    for (auto* e : stale) e->fire();  // entries of dead targets release themselves
+    arm();
+    work = asio::any_io_executor();
+  }
+  release(&p);  // the runtime's own reference
+}
+
+void destroy_process(process_header* h) noexcept { delete static_cast<process_base*>(h); }
+
+// ---------------------------------------------------------------- timers
+
+void shard::sift_up(std::size_t i) noexcept {
+  auto less = [](timer_entry* a, timer_entry* b) {
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+  };
+  timer_entry* e = heap[i];
+  while (i > 0) {
+    std::size_t parent = (i - 1) / 2;
+    if (!less(e, heap[parent])) break;
+    heap[i] = heap[parent];
+    heap[i]->heap_index = i;
+    i = parent;
+  }
+  heap[i] = e;
+  e->heap_index = i;
+}
+
+void shard::sift_down(std::size_t i) noexcept {
+  auto less = [](timer_entry* a, timer_entry* b) {
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+  };
+  timer_entry* e = heap[i];
+  const std::size_t n = heap.size();
+  for (;;) {
+    std::size_t c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && less(heap[c + 1], heap[c])) ++c;
+    if (!less(heap[c], e)) break;
+    heap[i] = heap[c];
+    heap[i]->heap_index = i;
+    i = c;
+  }
+  heap[i] = e;
+  e->heap_index = i;
+}
+
+void shard::heap_push(timer_entry& e, time_point deadline) noexcept {
+  if (e.armed()) heap_erase(e);
+  e.deadline = deadline;
+  e.seq = timer_seq++;
+  heap.push_back(&e);
+  sift_up(heap.size() - 1);
+}
+
+void shard::heap_erase(timer_entry& e) noexcept {
+  std::size_t i = e.heap_index;
+  if (i == timer_entry::not_armed) return;
+  e.heap_index = timer_entry::not_armed;
+  timer_entry* last = heap.back();
+  heap.pop_back();
+  if (last == &e) return;
+  heap[i] = last;
+  last->heap_index = i;
+  sift_up(i);
+  sift_down(last->heap_index);
+}
+
+void shard::fire_due() noexcept {
+  if (heap.empty()) return;
+  const time_point now = core.clk->now();
+  while (!heap.empty() && heap.front()->deadline <= now) {
+    timer_entry* e = heap.front();
+    heap_erase(*e);
+    e->fire();
+  }
+}
+
+void shard::arm() noexcept {
+  const auto top = heap.empty() ? time_point::max() : heap.front()->deadline;
+  next_deadline.store(heap.empty() ? INT64_MAX : top.time_since_epoch().count(), std::memory_order_release);
+  if (core.virtual_clock) return;
+  if (heap.empty()) {
+    if (timer_armed) {
+      timer_armed = false;
+      armed_at = time_point::max();
+      timer.cancel();
+    }
+    return;
+  }
+  if (timer_armed && top >= armed_at) return;
+  timer_armed = true;
+  armed_at = top;
+  timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(top - core.clk->now()));
+  timer.async_wait([this, at = top](const std::error_code& ec) {
+    if (ec || armed_at != at) return;
+    shard_scope scope(this);
+    timer_armed = false;
+    armed_at = time_point::max();
+    fire_due();
+    arm();
+  });
+}
+
+void timer_add(process_base& p, timer_entry& e, time_point deadline) noexcept {
+  shard& s = *p.home;
+  s.heap_push(e, deadline);
+  if (s.heap.front() == &e && tl_shard != &s) s.arm();
+  // Inside the drain, arm() runs before the shard goes idle.
+}
+
+void timer_remove(process_base& p, timer_entry& e) noexcept { p.home->heap_erase(e); }
+
+time_point now(process_base& p) noexcept { return p.home->core.clk->now(); }
+
+// ---------------------------------------------------------------- the core
+
+shard::shard(runtime_core& c, std::size_t idx)
+    : core(c), index(idx), strand(asio::make_strand(c.executor)), timer(strand) {}
+
+shard::~shard() = default;
+
+runtime_core::runtime_core(runtime& rt, asio::any_io_executor ex, runtime_options o)
+    : owner(rt), executor(std::move(ex)), options(std::move(o)) {
+  clk = options.clock ? options.clock : std::make_shared<steady_clock_source>();
+  virtual_clock = clk->is_virtual();
+  std::size_t n = options.shards ? options.shards : std::max(1u, std::thread::hardware_concurrency());
+  if (n > 255) throw std::invalid_argument("otp::runtime: at most 255 shards");
+  for (std::size_t i = 0; i < n; ++i) shards.push_back(std::make_unique<shard>(*this, i));
+}
+
+void runtime_core::on_idle() noexcept {
+  // Nothing runnable, no Asio operation of a process in flight.
+  std::int64_t earliest = INT64_MAX;
+  for (auto& s : shards) earliest = std::min(earliest, s->next_deadline.load(std::memory_order_acquire));
+  if (earliest != INT64_MAX) {
+    if (!virtual_clock) return;  // idle, waiting on time
+    static_cast<manual_clock&>(*clk).advance_to(time_point(duration(earliest)));
+    for (auto& s : shards)
+      if (s->next_deadline.load(std::memory_order_acquire) <= earliest) s->schedule_drain();
+    return;
+  }
+  if (live.load(std::memory_order_acquire) > 0 && options.on_deadlock) options.on_deadlock();
+}
+
+void runtime_core::log(const log_event& e) const noexcept {
+  if (!options.log) return;
+  try {
+    options.log(e);
+  } catch (...) {
+  }
+}
+
+void op_started(process_base& p) noexcept { p.home->core.busy.fetch_add(1, std::memory_order_seq_cst); }
+void op_finished(process_base& p) noexcept {
+  if (p.home->core.busy.fetch_sub(1, std::memory_order_seq_cst) == 1) p.home->core.on_idle();
+}
+
+// ---------------------------------------------------------------- spawn
+
+process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag,
+                          const char* type_name) {
+  runtime_core& core = rt ? rt->core() : parent->home->core;
+  if (!parent && (o.link || o.monitor))
+    throw std::logic_error("otp::spawn_opt: link and monitor need a calling process");
+  shard* home;
+  if (o.shard >= 0)
+    home = core.shards[static_cast<std::size_t>(o.shard) % core.shards.size()].get();
+  else if (parent)
+    home = parent->home;
+  else
+    home = core.shards[core.round_robin.fetch_add(1, std::memory_order_relaxed) % core.shards.size()].get();
+  auto* p = new process_base;
+  if (parent && tl_shard == parent->home)
+    p->id = (++parent->home->next_id << 8) | parent->home->index;
+  else
+    p->id = (core.outside_ids.fetch_add(1, std::memory_order_relaxed) + 1) << 8 | 0xff;
+  p->message_type = tag;
+  p->message_type_name = type_name;
+  p->home = home;
+  p->bound = o.mailbox_bound;
+  p->policy = o.on_full;
+  p->trap_exit = o.trap_exit;
+  if (parent) p->parent = pid::share(parent);
+  return p;
+}
+
+void start_process(process_base& p, process_base* parent, const spawn_options& o, monitor_ref* mon) {
+  if (o.link) {
+    parent->links.add(pid::share(&p));
+    p.links.add(pid::share(parent));
+  }
+  if (o.monitor) {
+    *mon = parent->monitors.add(parent->id, pid::share(&p));
+    p.watchers.add(*mon, pid::share(parent));
+  }
+  if (parent && parent->home == p.home && tl_shard == p.home)
+    p.home->adopt(p);
+  else
+    p.home->push_remote(p);
+}
+
+void abandon_process(process_base& p) noexcept {
+  p.drop_closure();
+  release(&p);
+}
+
+void promise_base::unhandled_exception() noexcept {
+  try {
+    throw;
+  } catch (const exit_exception& e) {
+    self->reason = e.reason();
+  } catch (...) {
+    self->reason = exit_reason::from_exception(std::current_exception());
+  }
+}
+
+}  // namespace otp::detail
+
+// ---------------------------------------------------------------- public API
+
+namespace otp {
+using namespace otp::detail;
+
+pid self() { return pid::share(&current_or_throw("otp::self")); }
+
+pid parent() { return current_or_throw("otp::parent").parent; }
+
+bool is_alive(const pid& p) noexcept { return p && !as_process(p)->exiting.load(std::memory_order_acquire); }
+
+void link(const pid& t) {
+  auto& p = current_or_throw("otp::link");
+  if (t.id() == p.id) return;
+  if (!p.links.add(t)) return;  // idempotent
+  if (!t) {  // the null pid behaves as a dead one: noproc, at the next suspension
+    send_signal(p, new signal_node(node_kind::link_exit, t, exit_reason::noproc()));
+    return;
+  }
+  send_signal(*as_process(t), new signal_node(node_kind::link, pid::share(&p)));
+}
+
+void unlink(const pid& t) {
+  auto& p = current_or_throw("otp::unlink");
+  if (!t || !p.links.remove(t)) return;
+  send_signal(*as_process(t), new signal_node(node_kind::unlink, pid::share(&p)));
+}
+
+monitor_ref monitor(const pid& t) {
+  auto& p = current_or_throw("otp::monitor");
+  monitor_ref r = p.monitors.add(p.id, t);
+  if (!t) {
+    send_signal(p, new signal_node(node_kind::down_signal, t, exit_reason::noproc(), r));
+    return r;
+  }
+  send_signal(*as_process(t), new signal_node(node_kind::monitor, pid::share(&p), {}, r));
+  return r;
+}
+
+bool demonitor(const monitor_ref& r, demonitor_option opt) {
+  auto& p = current_or_throw("otp::demonitor");
+  pid target;
+  bool was_active = p.monitors.remove(r, &target);
+  if (target) send_signal(*as_process(target), new signal_node(node_kind::demonitor, pid::share(&p), {}, r));
+  if (opt == demonitor_option::flush) {
+    if (node* n = p.remove_first([&](node* x) {
+          return x->kind == node_kind::down_message && static_cast<signal_node*>(x)->ref == r;
+        }))
+      delete n;
+  }
+  return was_active;
+}
+
+bool trap_exit(bool on) { return std::exchange(current_or_throw("otp::trap_exit").trap_exit, on); }
+
+void exit(const pid& t, exit_reason reason) {
+  if (!t) return;
+  process_base* me = current();
+  send_signal(*as_process(t), new signal_node(node_kind::exit_signal, me ? pid::share(me) : pid(), std::move(reason)));
+}
+
+void exit(exit_reason reason) { throw exit_exception(std::move(reason)); }
+
+// ---------------------------------------------------------------- sent
+
+sent::~sent() {
+  if (armed()) detail::timer_remove(*self_, *this);
+  delete pending_;
+}
+
+bool sent::ready(detail::process_base& p) noexcept {
+  if (!pending_) return true;
+  auto* t = detail::as_process(target_);
+  if (t->exiting.load(std::memory_order_acquire)) {
+    delete std::exchange(pending_, nullptr);
+    status_ = send_status::dropped;
+  } else if (t->queued.fetch_add(1, std::memory_order_relaxed) < t->bound) {
+    status_ = detail::deliver(*t, std::exchange(pending_, nullptr));
+  } else {
+    t->queued.fetch_sub(1, std::memory_order_relaxed);
+    if (!armed()) {
+      // No wake-up comes when room appears: poll with a growing back-off.
+      backoff_ = backoff_ == duration{} ? std::chrono::microseconds(20)
+                                        : std::min<duration>(backoff_ * 2, std::chrono::milliseconds(1));
+      detail::timer_add(p, *this, detail::now(p) + backoff_);
+    }
+    return false;
+  }
+  if (armed()) detail::timer_remove(p, *this);
+  return true;
+}
+
+void sent::fire() noexcept {
+  if (self_->try_unblock()) detail::schedule(*self_);
+}
+
+// ---------------------------------------------------------------- runtime
+
+runtime::runtime(asio::any_io_executor ex, runtime_options options)
+    : core_(std::make_unique<detail::runtime_core>(*this, std::move(ex), std::move(options))) {}
+
+runtime::~runtime() {
+  // Processes still alive here were stranded by io_context::stop(): destroy
+  // their frames (their destructors run) without firing links or monitors.
+  for (auto& s : core_->shards) {
+    shard_scope scope(s.get());
+    std::vector<process_base*> stranded;
+    for (auto* p = s->all_head; p; p = p->all_next) stranded.push_back(p);
+    for (auto* p = s->remote_procs.exchange(nullptr); p; p = p->remote_next.load())
+      if (!p->started) stranded.push_back(p);
+    for (auto* p : stranded) {
+      p->exiting.store(true);
+      s->destroy_frame(*p);
+    }
+    for (auto* p : stranded) {
+      auto h = p->inbox.exchange(process_base::inbox_closed);
+      for (node* n = h > process_base::inbox_closed ? reinterpret_cast<node*>(h) : nullptr; n;) {
+        node* next = n->next;
+        delete n;
+        n = next;
+      }
+      while (node* m = p->pop_front()) delete m;
+      p->links.clear();
+      p->watchers.clear();
+      p->monitors = monitor_table{};
+      p->parent = pid();
+    }
+    for (auto* p : stranded) release(p);
+    for (auto* t = s->remote_tasks.exchange(nullptr); t;) {
+      auto* n = t->next;
+      delete t;
+      t = n;
+    }
+    for (auto* e : s->heap) e->heap_index = timer_entry::not_armed;
+    s->heap.clear();
+    s->work = asio::any_io_executor();
+  }
+}
+
+void runtime::shutdown() {
+  if (core_->stopping.exchange(true)) return;
+  const duration grace = core_->options.shutdown_timeout;
+  core_->post_all([grace](shard& s) {
+    struct kill_timer final : timer_entry {
+      explicit kill_timer(shard& sh) : s(sh) {}
+      shard& s;
+      void fire() noexcept override {
+        for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid::share(p), exit_reason::kill());
+        delete this;
+      }
+    };
+    for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid::share(p), exit_reason::shutdown());
+    if (s.live) {
+      auto* k = new kill_timer(s);
+      s.heap_push(*k, s.core.clk->now() + grace);
+    }
+  });
+}
+
+void runtime::kill_all() {
+  core_->post_all([](shard& s) {
+    for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid::share(p), exit_reason::kill());
+  });
+}
+
+std::size_t runtime::live() const noexcept {
+  auto n = core_->live.load(std::memory_order_acquire);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+runtime::activity runtime::state() const noexcept {
+  if (core_->live.load() <= 0) return activity::stopped;
+  if (core_->busy.load() > 0) return activity::busy;
+  for (auto& s : core_->shards)
+    if (s->next_deadline.load() != INT64_MAX) return activity::idle_waiting;
+  return activity::deadlocked;
+}
+
+otp::clock& runtime::clock() const noexcept { return *core_->clk; }
+const asio::any_io_executor& runtime::executor() const noexcept { return core_->executor; }
+std::size_t runtime::shard_count() const noexcept { return core_->shards.size(); }
+void runtime::log(const log_event& e) const { core_->log(e); }
+
+void log_to_stderr(const log_event& e) {
+  std::string line = "otp: " + e.text + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace otp

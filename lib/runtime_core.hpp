@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Internal to lib/: the shard and the runtime core. Not installed.
+
+#include <otp/process.hpp>
+#include <otp/runtime.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace otp::detail {
+
+struct runtime_core;
+
+/// Work handed to a shard from another thread.
+struct task {
+  task* next = nullptr;
+  virtual void run(shard& s) = 0;
+  virtual ~task() = default;
+};
+
+struct shard {
+  shard(runtime_core& c, std::size_t idx);
+  ~shard();
+
+  runtime_core& core;
+  const std::size_t index;
+  asio::strand<asio::any_io_executor> strand;
+  asio::steady_timer timer;
+
+  // ---- cross-thread ----
+  std::atomic<bool> scheduled{false};
+  std::atomic<process_base*> remote_procs{nullptr};
+  std::atomic<task*> remote_tasks{nullptr};
+  std::atomic<std::int64_t> next_deadline{INT64_MAX};  ///< published for the virtual clock
+
+  // ---- owner (inside the strand) ----
+  process_base* run_head = nullptr;
+  process_base* run_tail = nullptr;
+  process_base* all_head = nullptr;  ///< live processes, spawn order
+  process_base* all_tail = nullptr;
+  std::size_t live = 0;
+  asio::any_io_executor work;  ///< holds the io_context while processes live
+  std::vector<timer_entry*> heap;
+  std::uint64_t timer_seq = 0;
+  bool timer_armed = false;
+  time_point armed_at = time_point::max();
+  std::uint64_t next_id = 0;
+
+  // scheduling
+  void schedule_drain() noexcept;
+  void push_local(process_base& p) noexcept {
+    p.run_next = nullptr;
+    if (run_tail)
+      run_tail->run_next = &p;
+    else
+      run_head = &p;
+    run_tail = &p;
+  }
+  void push_remote(process_base& p) noexcept;
+  void post_task(task* t) noexcept;
+  void drain() noexcept;
+  void run(process_base& p) noexcept;
+  void adopt(process_base& p) noexcept;
+
+  // timers (owner)
+  void heap_push(timer_entry& e, time_point deadline) noexcept;
+  void heap_erase(timer_entry& e) noexcept;
+  void fire_due() noexcept;
+  void arm() noexcept;
+  void on_timer() noexcept;
+
+  // process ends
+  void begin_exit(process_base& p) noexcept;
+  void destroy_frame(process_base& p) noexcept;
+  void finish(process_base& p) noexcept;
+  void fire_links_and_monitors(process_base& p) noexcept;
+  void merge(process_base& p) noexcept;
+
+ private:
+  void sift_up(std::size_t i) noexcept;
+  void sift_down(std::size_t i) noexcept;
+};
+
+struct runtime_core {
+  runtime_core(runtime& rt, asio::any_io_executor ex, runtime_options o);
+  runtime& owner;
+  asio::any_io_executor executor;
+  runtime_options options;
+  std::shared_ptr<otp::clock> clk;
+  bool virtual_clock = false;
+  std::vector<std::unique_ptr<shard>> shards;
+  std::atomic<std::size_t> round_robin{0};
+  std::atomic<std::uint64_t> outside_ids{0};
+  std::atomic<std::int64_t> busy{0};  ///< scheduled shards + Asio operations in flight
+  std::atomic<std::int64_t> live{0};
+  std::atomic<bool> stopping{false};
+
+  void on_idle() noexcept;
+  void log(const log_event& e) const noexcept;
+  template <class F>
+  void post_to(shard& s, F f);
+  template <class F>
+  void post_all(F f) {
+    for (auto& s : shards) post_to(*s, f);
+  }
+};
+
+template <class F>
+void runtime_core::post_to(shard& s, F f) {
+  struct fn_task final : task {
+    explicit fn_task(F g) : f(std::move(g)) {}
+    F f;
+    void run(shard& sh) override { f(sh); }
+  };
+  s.post_task(new fn_task(std::move(f)));
+}
+
+/// The shard this thread is draining (or whose strand it is in), or nullptr.
+shard* current_shard() noexcept;
+void set_current_shard(shard* s) noexcept;
+
+/// Counts an Asio operation a process awaits (for idle/deadlock detection).
+void op_started(process_base& p) noexcept;
+void op_finished(process_base& p) noexcept;
+
+}  // namespace otp::detail

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+// Value types: exit reasons, errors, pids, refs, and the link/monitor tables.
+
+#include <otp/error.hpp>
+#include <otp/exit_reason.hpp>
+#include <otp/pid.hpp>
+#include <otp/detail/process_base.hpp>
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <typeinfo>
+
+namespace otp {
+
+namespace {
+std::string demangle(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
+  return status == 0 && d ? std::string(d.get()) : std::string(name);
+}
+}  // namespace
+
+// ---------------------------------------------------------------- exit_reason
+
+exit_reason exit_reason::shutdown(std::string payload) {
+  return exit_reason(exit_kind::shutdown, std::make_shared<const data>(data{{}, std::move(payload)}));
+}
+
+exit_reason exit_reason::error(std::string type, std::string what) {
+  return exit_reason(exit_kind::error, std::make_shared<const data>(data{std::move(type), std::move(what)}));
+}
+
+exit_reason exit_reason::other(std::string term) {
+  return exit_reason(exit_kind::other, std::make_shared<const data>(data{{}, std::move(term)}));
+}
+
+exit_reason exit_reason::from_exception(std::exception_ptr e) {
+  if (!e) return error("unknown", "");
+  try {
+    std::rethrow_exception(e);
+  } catch (const exit_exception& x) {
+    return x.reason();
+  } catch (const std::exception& x) {
+    return error(demangle(typeid(x).name()), x.what());
+  } catch (...) {
+    const std::type_info* t = abi::__cxa_current_exception_type();
+    return error(t ? demangle(t->name()) : "unknown", "");
+  }
+}
+
+std::string_view exit_reason::payload() const noexcept { return data_ ? std::string_view(data_->text) : ""; }
+std::string_view exit_reason::error_type() const noexcept { return data_ ? std::string_view(data_->type) : ""; }
+
+std::string exit_reason::to_string() const {
+  switch (kind_) {
+    case exit_kind::normal:
+      return "normal";
+    case exit_kind::shutdown:
+      return data_ ? "{shutdown," + data_->text + "}" : "shutdown";
+    case exit_kind::kill:
+      return "kill";
+    case exit_kind::killed:
+      return "killed";
+    case exit_kind::noproc:
+      return "noproc";
+    case exit_kind::timeout:
+      return "timeout";
+    case exit_kind::error:
+      return "{error," + data_->type + ",\"" + data_->text + "\"}";
+    case exit_kind::other:
+      return data_->text;
+  }
+  return "?";
+}
+
+bool operator==(const exit_reason& a, const exit_reason& b) noexcept {
+  return a.kind_ == b.kind_ && a.payload() == b.payload() && a.error_type() == b.error_type();
+}
+
+// ---------------------------------------------------------------- errors
+
+namespace {
+class otp_category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "otp"; }
+  std::string message(int c) const override {
+    switch (static_cast<errc>(c)) {
+      case errc::noproc:
+        return "noproc";
+      case errc::timeout:
+        return "timeout";
+      case errc::calling_self:
+        return "calling_self";
+      case errc::exited:
+        return "exited";
+      case errc::mailbox_full:
+        return "mailbox_full";
+      case errc::bad_message_type:
+        return "bad_message_type";
+      case errc::not_in_process:
+        return "not_in_process";
+      case errc::ignored:
+        return "ignored";
+      case errc::start_failed:
+        return "start_failed";
+      case errc::already_started:
+        return "already_started";
+      case errc::not_found:
+        return "not_found";
+      case errc::shutting_down:
+        return "shutting_down";
+    }
+    return "otp error " + std::to_string(c);
+  }
+};
+}  // namespace
+
+const std::error_category& category() noexcept {
+  static const otp_category c;
+  return c;
+}
+
+std::string error::message() const {
+  std::string m = code.message();
+  if (!(reason == exit_reason()) ) m += ": " + reason.to_string();
+  return m;
+}
+
+// ---------------------------------------------------------------- pid, refs
+
+std::string pid::to_string() const {
+  if (!p_) return "<undefined>";
+  return "<0." + std::to_string(p_->id) + ".0>";
+}
+
+std::string monitor_ref::to_string() const {
+  return "#Ref<0." + std::to_string(owner_) + "." + std::to_string(slot_) + "." + std::to_string(seq_) + ">";
+}
+
+namespace detail {
+
+// ---------------------------------------------------------------- link_set
+
+bool link_set::contains(const pid& p) const {
+  if (!big_.empty()) return big_.count(p.id()) != 0;
+  return std::find(small_.begin(), small_.end(), p) != small_.end();
+}
+
+bool link_set::add(const pid& p) {
+  if (!big_.empty()) return big_.emplace(p.id(), p).second;
+  if (std::find(small_.begin(), small_.end(), p) != small_.end()) return false;
+  if (small_.size() < small_max) {
+    small_.push_back(p);
+    return true;
+  }
+  for (auto& q : small_) big_.emplace(q.id(), std::move(q));
+  small_.clear();
+  big_.emplace(p.id(), p);
+  return true;
+}
+
+bool link_set::remove(const pid& p) {
+  if (!big_.empty()) return big_.erase(p.id()) != 0;
+  auto it = std::find(small_.begin(), small_.end(), p);
+  if (it == small_.end()) return false;
+  *it = std::move(small_.back());
+  small_.pop_back();
+  return true;
+}
+
+// ---------------------------------------------------------------- monitor_table
+
+monitor_ref monitor_table::add(std::uint64_t owner, pid target) {
+  std::uint32_t i;
+  if (!free_.empty()) {
+    i = free_.back();
+    free_.pop_back();
+  } else {
+    i = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  slot& s = slots_[i];
+  ++s.seq;
+  s.active = true;
+  s.target = std::move(target);
+  ++active_;
+  return monitor_ref(owner, i, s.seq);
+}
+
+const pid* monitor_table::find(const monitor_ref& r) const noexcept {
+  if (r.slot() >= slots_.size()) return nullptr;
+  const slot& s = slots_[r.slot()];
+  return s.active && s.seq == r.seq() ? &s.target : nullptr;
+}
+
+bool monitor_table::remove(const monitor_ref& r, pid* target) {
+  if (r.slot() >= slots_.size()) return false;
+  slot& s = slots_[r.slot()];
+  if (!s.active || s.seq != r.seq()) return false;
+  s.active = false;
+  --active_;
+  free_.push_back(r.slot());
+  if (target) *target = std::move(s.target);
+  s.target = pid();
+  return true;
+}
+
+// ---------------------------------------------------------------- watcher_list
+
+void watcher_list::remove(const monitor_ref& r) noexcept {
+  for (std::size_t i = v_.size(); i-- > 0;) {
+    if (v_[i].first == r) {
+      v_[i] = std::move(v_.back());
+      v_.pop_back();
+      return;
+    }
+  }
+}
+
+}  // namespace detail
+}  // namespace otp
