@@ -4,6 +4,8 @@
 
 #include "runtime_core.hpp"
 
+#include <otp/timer.hpp>
+
 #include <asio/bind_executor.hpp>
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
@@ -550,9 +552,10 @@ void runtime_core::on_idle() noexcept {
   for (auto& s : shards) earliest = std::min(earliest, s->next_deadline.load(std::memory_order_acquire));
   if (earliest != INT64_MAX) {
     if (!virtual_clock) return;  // idle, waiting on time
-    static_cast<manual_clock&>(*clk).advance_to(time_point(duration(earliest)));
+    clk->advance_to(time_point(duration(earliest)));
+    const std::int64_t now_ns = clk->now().time_since_epoch().count();
     for (auto& s : shards)
-      if (s->next_deadline.load(std::memory_order_acquire) <= earliest) s->schedule_drain();
+      if (s->next_deadline.load(std::memory_order_acquire) <= now_ns) s->schedule_drain();
     return;
   }
   if (live.load(std::memory_order_acquire) > 0 && options.on_deadlock) options.on_deadlock();
@@ -638,6 +641,8 @@ namespace otp {
 using namespace otp::detail;
 
 pid self() { return pid::share(&current_or_throw("otp::self")); }
+
+time_point now() { return detail::now(current_or_throw("otp::now")); }
 
 pid parent() { return current_or_throw("otp::parent").parent; }
 
@@ -765,8 +770,10 @@ runtime::~runtime() {
       delete t;
       t = n;
     }
-    for (auto* e : s->heap) e->heap_index = timer_entry::not_armed;
-    s->heap.clear();
+    std::vector<timer_entry*> rest;
+    rest.swap(s->heap);
+    for (auto* e : rest) e->heap_index = timer_entry::not_armed;
+    for (auto* e : rest) e->fire();  // delayed sends to ended processes release themselves
     s->work = asio::any_io_executor();
   }
 }
@@ -821,3 +828,17 @@ void log_to_stderr(const log_event& e) {
 }
 
 }  // namespace otp
+
+namespace otp::detail {
+
+void schedule_delayed(process_base& target, delayed_send* e, duration delay) {
+  shard& s = *target.home;
+  if (current_shard() == &s) {
+    s.heap_push(*e, s.core.clk->now() + delay);
+    if (current() == nullptr) s.arm();  // in a timer or completion handler, not the drain
+    return;
+  }
+  s.core.post_to(s, [e, delay](shard& sh) { sh.heap_push(*e, sh.core.clk->now() + delay); });
+}
+
+}  // namespace otp::detail

@@ -35,6 +35,9 @@ class clock {
   virtual time_point now() const noexcept = 0;
   /// True for a clock the runtime advances itself when idle (manual_clock).
   virtual bool is_virtual() const noexcept { return false; }
+  /// Virtual clocks: move time forward to `t` (never backward). The runtime
+  /// calls it when idle with the earliest pending deadline.
+  virtual void advance_to(time_point) noexcept {}
 };
 
 class steady_clock_source final : public clock {
@@ -44,13 +47,13 @@ class steady_clock_source final : public clock {
   }
 };
 
-class manual_clock final : public clock {
+class manual_clock : public clock {
  public:
   time_point now() const noexcept override { return time_point(duration(ns_.load(std::memory_order_acquire))); }
   bool is_virtual() const noexcept override { return true; }
   /// Moves time forward (never backward). The runtime calls this when idle;
   /// tests may call it too.
-  void advance_to(time_point t) noexcept {
+  void advance_to(time_point t) noexcept override {
     auto v = t.time_since_epoch().count();
     auto cur = ns_.load(std::memory_order_relaxed);
     while (v > cur && !ns_.compare_exchange_weak(cur, v, std::memory_order_acq_rel)) {

@@ -11,3 +11,4 @@
 #include <otp/pid.hpp>
 #include <otp/process.hpp>
 #include <otp/runtime.hpp>
+#include <otp/timer.hpp>

@@ -351,13 +351,10 @@ inline send_status deliver(process_base& to, node* n) noexcept {
 }
 }  // namespace detail
 
-/// Sends `msg` to `to`. Never blocks and never fails the sender: a dead target
-/// drops the message (Erlang semantics) and says so in the status. Safe from
-/// any thread and from code outside any process. Between one sender and one
-/// receiver, messages arrive in the order sent.
-template <class M>
-sent send(const handle<M>& to, std::type_identity_t<M> msg) {
-  auto* p = detail::as_process(to);
+namespace detail {
+template <class M, class Make>
+sent send_with(const handle<M>& to, Make make) {
+  auto* p = as_process(to);
   if (!p || p->exiting.load(std::memory_order_relaxed)) return sent(send_status::dropped);
   if (p->bound && p->queued.fetch_add(1, std::memory_order_relaxed) >= p->bound) {
     p->queued.fetch_sub(1, std::memory_order_relaxed);
@@ -367,10 +364,36 @@ sent send(const handle<M>& to, std::type_identity_t<M> msg) {
       case overflow::fail:
         return sent(send_status::full);
       case overflow::wait:
-        return sent(new detail::message_node<M>(std::in_place, std::move(msg)), to);
+        return sent(make(), to);
     }
   }
-  return sent(detail::deliver(*p, new detail::message_node<M>(std::in_place, std::move(msg))));
+  return sent(deliver(*p, make()));
+}
+}  // namespace detail
+
+/// Sends `msg` to `to`. Never blocks and never fails the sender: a dead target
+/// drops the message (Erlang semantics) and says so in the status. Safe from
+/// any thread and from code outside any process. Between one sender and one
+/// receiver, messages arrive in the order sent.
+///
+/// Inside a process, `co_await send(...)` also lets others run once this
+/// process has spent its reductions, and waits for room in a bounded mailbox
+/// with overflow::wait.
+///
+/// GCC 12 (TOOLCHAIN 6A): never write a braced *aggregate* temporary inside a
+/// co_await expression, `co_await send(h, Agg{1, "x"})`: GCC 12 destroys it
+/// twice, whatever the callee. Write `co_await send(h, std::in_place, 1, "x")`,
+/// or move a named local in, or give the message type a constructor.
+template <class M>
+sent send(const handle<M>& to, std::type_identity_t<M> msg) {
+  return detail::send_with(to, [&] { return new detail::message_node<M>(std::in_place, std::move(msg)); });
+}
+/// Sends a message constructed in place from `args` (parenthesised
+/// initialisation, so aggregates work too).
+template <class M, class... A>
+sent send(const handle<M>& to, std::in_place_t, A&&... args) {
+  return detail::send_with(
+      to, [&] { return new detail::message_node<M>(std::in_place, std::forward<A>(args)...); });
 }
 
 // ---------------------------------------------------------------- yield, sleep
@@ -442,6 +465,9 @@ template <class M>
 handle<M> self_as() {
   return handle<M>::from(self()).value();
 }
+/// Now, on the calling process's runtime clock (virtual in tests). Throws
+/// std::logic_error outside a process.
+time_point now();
 /// The process that spawned the caller (the null pid for one spawned from outside).
 pid parent();
 /// True while `p` has not ended. A snapshot: it may end right after.

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// otp::send_after: deliver a message later, cancellably.
+//
+// The timer lives in the target's shard (its timer queue, on the runtime's
+// clock), not in the caller: it fires even if the caller has ended, and is
+// dropped if the target has ended by then (Erlang's erlang:send_after with a
+// pid). Thread safety: send_after and cancel may be called from any thread,
+// inside or outside a process.
+
+#include <otp/process.hpp>
+
+#include <atomic>
+#include <optional>
+
+namespace otp {
+
+namespace detail {
+
+struct delayed_send : timer_entry {
+  std::atomic<int> refs{2};  // the timer queue's and the timer_ref's
+  std::atomic<int> state{0};  // 0 pending, 1 fired, 2 cancelled
+  void release() noexcept {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  virtual void deliver() noexcept = 0;
+  void fire() noexcept final {
+    int pending = 0;
+    if (state.compare_exchange_strong(pending, 1, std::memory_order_acq_rel)) deliver();
+    release();
+  }
+  virtual ~delayed_send() = default;
+};
+
+template <class M>
+struct delayed_message final : delayed_send {
+  delayed_message(handle<M> t, M m) : to(std::move(t)), msg(std::move(m)) {}
+  handle<M> to;
+  std::optional<M> msg;
+  void deliver() noexcept override {
+    try {
+      (void)otp::send(to, std::move(*msg));
+    } catch (...) {  // allocation failure: the message is lost, as a dead target's would be
+    }
+  }
+};
+
+/// Queues `e` in the timer queue of `target`'s shard, from any thread.
+void schedule_delayed(process_base& target, delayed_send* e, duration delay);
+
+}  // namespace detail
+
+/// A pending send_after. Copyable; cancel from any copy.
+class timer_ref {
+ public:
+  timer_ref() noexcept = default;
+  explicit timer_ref(detail::delayed_send* e) noexcept : e_(e) {}
+  timer_ref(const timer_ref& o) noexcept : e_(o.e_) {
+    if (e_) e_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  timer_ref(timer_ref&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+  timer_ref& operator=(timer_ref o) noexcept {
+    std::swap(e_, o.e_);
+    return *this;
+  }
+  ~timer_ref() {
+    if (e_) e_->release();
+  }
+
+  /// Cancels the timer: true if the message will not be sent, false if it was
+  /// already sent (or cancelled, or this ref is empty).
+  bool cancel() noexcept {
+    int pending = 0;
+    return e_ && e_->state.compare_exchange_strong(pending, 2, std::memory_order_acq_rel);
+  }
+  /// True while neither sent nor cancelled.
+  bool pending() const noexcept { return e_ && e_->state.load(std::memory_order_acquire) == 0; }
+
+ private:
+  detail::delayed_send* e_ = nullptr;
+};
+
+/// Sends `msg` to `to` after `delay` on the runtime's clock. A null or dead
+/// target gives an empty timer_ref and sends nothing.
+template <class M, class Rep, class Period>
+timer_ref send_after(std::chrono::duration<Rep, Period> delay, const handle<M>& to, std::type_identity_t<M> msg) {
+  auto* p = detail::as_process(to);
+  if (!p || p->exiting.load(std::memory_order_acquire)) return {};
+  auto* e = new detail::delayed_message<M>(to, std::move(msg));
+  detail::schedule_delayed(*p, e, std::chrono::duration_cast<duration>(delay));
+  return timer_ref(e);
+}
+
+}  // namespace otp
