@@ -172,8 +172,7 @@ void shard::run(process_base& p) noexcept {
   for (;;) {
     merge(p);
     if (p.exit_pending && !p.dying && !p.finished) {
-      begin_exit(p);
-      if (!p.dying) return;
+      if (!begin_exit(p)) return;  // ended (p may be gone): nothing more to do
     }
     if (p.wait) {
       if (!p.wait->ready(p)) {
@@ -329,17 +328,18 @@ void send_signal(process_base& to, node* n) noexcept {
 
 // ---------------------------------------------------------------- ends
 
-void shard::begin_exit(process_base& p) noexcept {
+bool shard::begin_exit(process_base& p) noexcept {
   p.exiting.store(true, std::memory_order_release);
   if (p.wait && p.wait->cancel(p)) {
     // An Asio operation still refers to the frame: wait for its handler.
     p.dying = true;
     if (p.reason.is(exit_kind::killed)) fire_links_and_monitors(p);
-    return;
+    return true;
   }
   p.wait = nullptr;
   destroy_frame(p);
-  finish(p);
+  finish(p);  // may free p
+  return false;
 }
 
 void shard::destroy_frame(process_base& p) noexcept {
@@ -576,6 +576,10 @@ void op_finished(process_base& p) noexcept {
 
 // ---------------------------------------------------------------- spawn
 
+namespace {
+std::atomic<std::uint64_t> next_pid_number{1};  // one sequence for the program: pids are never reused
+}
+
 process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag,
                           const char* type_name) {
   runtime_core& core = rt ? rt->core() : parent->home->core;
@@ -589,10 +593,7 @@ process_base* new_process(runtime* rt, process_base* parent, const spawn_options
   else
     home = core.shards[core.round_robin.fetch_add(1, std::memory_order_relaxed) % core.shards.size()].get();
   auto* p = new process_base;
-  if (parent && tl_shard == parent->home)
-    p->id = (++parent->home->next_id << 8) | parent->home->index;
-  else
-    p->id = (core.outside_ids.fetch_add(1, std::memory_order_relaxed) + 1) << 8 | 0xff;
+  p->id = next_pid_number.fetch_add(1, std::memory_order_relaxed);
   p->message_type = tag;
   p->message_type_name = type_name;
   p->home = home;

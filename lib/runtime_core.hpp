@@ -52,7 +52,6 @@ struct shard {
   std::uint64_t timer_seq = 0;
   bool timer_armed = false;
   time_point armed_at = time_point::max();
-  std::uint64_t next_id = 0;
 
   // scheduling
   void schedule_drain() noexcept;
@@ -78,7 +77,8 @@ struct shard {
   void on_timer() noexcept;
 
   // process ends
-  void begin_exit(process_base& p) noexcept;
+  /// true while the process waits for an Asio completion; false once ended (p may be freed).
+  bool begin_exit(process_base& p) noexcept;
   void destroy_frame(process_base& p) noexcept;
   void finish(process_base& p) noexcept;
   void fire_links_and_monitors(process_base& p) noexcept;
@@ -98,7 +98,6 @@ struct runtime_core {
   bool virtual_clock = false;
   std::vector<std::unique_ptr<shard>> shards;
   std::atomic<std::size_t> round_robin{0};
-  std::atomic<std::uint64_t> outside_ids{0};
   std::atomic<std::int64_t> busy{0};  ///< scheduled shards + Asio operations in flight
   std::atomic<std::int64_t> live{0};
   std::atomic<bool> stopping{false};

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+// otp_bench <w1|w2|w3|w4|w8> [threads]: the workloads of shared/peers
+// (README there), same parameters, same `RESULT <metric> <value> <unit>`
+// lines. OTP_BENCH_SMALL=1 shrinks N for smoke runs. With 2 threads the
+// runtime has 2 shards and the processes are spread over them.
+
+#include <otp/otp.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+bool small() { return std::getenv("OTP_BENCH_SMALL") != nullptr; }
+
+double now_ns() {
+  return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+void report(const char* metric, double v, const char* unit) { std::printf("RESULT %s %.1f %s\n", metric, v, unit); }
+
+int shards = 1;
+otp::spawn_options on_shard(std::int64_t i) {
+  otp::spawn_options o;
+  o.shard = static_cast<int>(i % shards);
+  return o;
+}
+
+// ---- W1 skynet: 10-ary tree, 1e6 leaves; each node sums its children's replies.
+otp::process<std::int64_t> skynet(otp::handle<std::int64_t> parent, std::int64_t num, std::int64_t size,
+                                  std::int64_t div) {
+  if (size == 1) {
+    otp::send(parent, num);
+    co_return;
+  }
+  auto me = otp::self_as<std::int64_t>();
+  const std::int64_t sub = size / div;
+  for (std::int64_t i = 0; i < div; ++i) otp::spawn(skynet, me, num + i * sub, sub, div);
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < div; ++i) sum += std::get<std::int64_t>(co_await otp::receive());
+  otp::send(parent, sum);
+}
+
+otp::process<std::int64_t> w1() {
+  const std::int64_t leaves = small() ? 10000 : 1000000;
+  auto me = otp::self_as<std::int64_t>();
+  double t = now_ns();
+  // The first level is spread over the shards; below it each subtree stays local.
+  const std::int64_t sub = leaves / 10;
+  for (std::int64_t i = 0; i < 10; ++i) otp::spawn_opt(on_shard(i), skynet, me, i * sub, sub, std::int64_t(10));
+  std::int64_t sum = 0;
+  for (int i = 0; i < 10; ++i) sum += std::get<std::int64_t>(co_await otp::receive());
+  double el = now_ns() - t;
+  if (sum != leaves * (leaves - 1) / 2) {
+    std::fprintf(stderr, "w1: bad sum %lld\n", static_cast<long long>(sum));
+    std::abort();
+  }
+  report("w1_ms", el / 1e6, "ms");
+  report("w1_sum", static_cast<double>(sum), "");
+}
+
+// ---- W2 ping-pong: 1e6 round trips of a small message.
+otp::process<std::int64_t> pong(otp::handle<std::int64_t> ping) {
+  for (;;) {
+    auto v = std::get<std::int64_t>(co_await otp::receive());
+    if (v < 0) co_return;
+    co_await otp::send(ping, v);
+  }
+}
+
+otp::process<std::int64_t> w2() {
+  const std::int64_t n = small() ? 10000 : 1000000;
+  auto p = otp::spawn_opt(on_shard(1), pong, otp::self_as<std::int64_t>()).pid;
+  double t = now_ns();
+  for (std::int64_t i = 0; i < n; ++i) {
+    co_await otp::send(p, i);
+    if (std::get<std::int64_t>(co_await otp::receive()) != i) std::abort();
+  }
+  report("w2_ns_per_rt", (now_ns() - t) / static_cast<double>(n), "ns");
+  otp::send(p, std::int64_t(-1));
+}
+
+// ---- W3 ring: 10,000 processes, one token passed 1e6 hops.
+struct ring_msg {
+  ring_msg(std::int64_t t, otp::handle<ring_msg> n) : k(t), next(std::move(n)) {}
+  std::int64_t k;
+  otp::handle<ring_msg> next;  // set only in the set-up message
+};
+
+otp::process<ring_msg> ring_node(otp::handle<std::int64_t> done) {
+  auto first = std::get<ring_msg>(co_await otp::receive());
+  auto next = std::move(first.next);
+  for (;;) {
+    auto m = std::get<ring_msg>(co_await otp::receive());
+    if (m.k < 0) {
+      co_await otp::send(next, ring_msg(-1, {}));
+      co_return;
+    }
+    if (m.k == 0)
+      otp::send(done, std::int64_t(0));
+    else
+      co_await otp::send(next, ring_msg(m.k - 1, {}));
+  }
+}
+
+otp::process<std::int64_t> w3() {
+  const std::int64_t procs = 10000, hops = small() ? 10000 : 1000000;
+  auto me = otp::self_as<std::int64_t>();
+  double t0 = now_ns();
+  std::vector<otp::handle<ring_msg>> ring;
+  ring.reserve(procs);
+  for (std::int64_t i = 0; i < procs; ++i) ring.push_back(otp::spawn_opt(on_shard(i * shards / procs), ring_node, me).pid);
+  for (std::int64_t i = 0; i < procs; ++i) otp::send(ring[i], ring_msg(0, ring[(i + 1) % procs]));
+  double setup = now_ns() - t0;
+  double t = now_ns();
+  otp::send(ring[0], ring_msg(hops, {}));
+  co_await otp::receive();
+  double el = now_ns() - t;
+  report("w3_setup_ms", setup / 1e6, "ms");
+  report("w3_ns_per_hop", el / static_cast<double>(hops), "ns");
+  otp::send(ring[0], ring_msg(-1, {}));  // the stop token goes round once; each node ends after passing it
+}
+
+// ---- W4 spawn: 1e5 spawn_monitor of a process that exits at once; collect every down.
+otp::process<> nop() { co_return; }
+
+otp::process<> w4() {
+  const std::int64_t n = small() ? 1000 : 100000;
+  double t = now_ns();
+  if (shards == 1) {
+    for (std::int64_t i = 0; i < n; ++i) otp::spawn_monitor(nop);
+  } else {
+    otp::spawn_options o;
+    o.monitor = true;
+    for (std::int64_t i = 0; i < n; ++i) {
+      o.shard = static_cast<int>(i % shards);
+      otp::spawn_opt(o, nop);
+    }
+  }
+  for (std::int64_t i = 0; i < n; ++i) co_await otp::receive();
+  report("w4_ns_per_spawn", (now_ns() - t) / static_cast<double>(n), "ns");
+}
+
+// ---- W8 fan-in: 1,000 producers x 10,000 messages into one consumer.
+otp::process<std::int64_t> consumer(std::int64_t total, otp::handle<std::int64_t> done) {
+  for (std::int64_t k = 0; k < total; ++k) co_await otp::receive();
+  otp::send(done, total);
+}
+
+otp::process<> producer(otp::handle<std::int64_t> c, std::int64_t per) {
+  for (std::int64_t i = 0; i < per; ++i) co_await otp::send(c, i);
+}
+
+otp::process<std::int64_t> w8() {
+  const std::int64_t prods = 1000, per = small() ? 100 : 10000;
+  double t = now_ns();
+  auto c = otp::spawn(consumer, prods * per, otp::self_as<std::int64_t>());
+  for (std::int64_t p = 0; p < prods; ++p) otp::spawn_opt(on_shard(p + 1), producer, c, per);
+  co_await otp::receive();
+  report("w8_msgs_per_s", static_cast<double>(prods * per) / ((now_ns() - t) / 1e9), "msg/s");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w8 [threads]\n");
+    return 2;
+  }
+  const std::string w = argv[1];
+  const int threads = argc > 2 ? std::max(1, std::atoi(argv[2])) : 1;
+  shards = threads;
+  asio::io_context io(threads);
+  otp::runtime_options o;
+  o.shards = static_cast<std::size_t>(threads);
+  otp::runtime rt(io.get_executor(), o);
+  if (w == "w1")
+    otp::spawn(rt, w1);
+  else if (w == "w2")
+    otp::spawn(rt, w2);
+  else if (w == "w3")
+    otp::spawn(rt, w3);
+  else if (w == "w4")
+    otp::spawn(rt, w4);
+  else if (w == "w8")
+    otp::spawn(rt, w8);
+  else {
+    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w8)\n", w.c_str());
+    return 2;
+  }
+  std::vector<std::thread> extra;
+  for (int i = 1; i < threads; ++i) extra.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : extra) t.join();
+  return 0;
+}
