@@ -303,6 +303,21 @@ void shard::merge(process_base& p) noexcept {
   }
 }
 
+namespace {
+/// A request that reached an ended process: link and monitor expect an
+/// answer (noproc); anything else is dropped. Consumes `n`.
+void answer_noproc(process_base& dead, node* n) noexcept {
+  auto* s = static_cast<signal_node*>(n);
+  if ((s->kind == node_kind::link || s->kind == node_kind::monitor) && s->from) {
+    const bool link = s->kind == node_kind::link;
+    send_signal(*as_process(s->from), new signal_node(link ? node_kind::link_exit : node_kind::down_signal,
+                                                      pid::share(&dead), exit_reason::noproc(),
+                                                      link ? monitor_ref() : s->ref));
+  }
+  delete n;
+}
+}  // namespace
+
 void send_signal(process_base& to, node* n) noexcept {
   switch (to.push(n)) {
     case process_base::push_result::woke:
@@ -311,19 +326,9 @@ void send_signal(process_base& to, node* n) noexcept {
     case process_base::push_result::ok:
       return;
     case process_base::push_result::closed:
-      break;
+      answer_noproc(to, n);
+      return;
   }
-  // The target has ended: answer the requests that expect an answer.
-  auto* s = static_cast<signal_node*>(n);
-  pid dead = pid::share(&to);
-  if (s->kind == node_kind::link && s->from) {
-    auto* from = as_process(s->from);
-    send_signal(*from, new signal_node(node_kind::link_exit, dead, exit_reason::noproc()));
-  } else if (s->kind == node_kind::monitor && s->from) {
-    auto* from = as_process(s->from);
-    send_signal(*from, new signal_node(node_kind::down_signal, dead, exit_reason::noproc(), s->ref));
-  }
-  delete s;
 }
 
 // ---------------------------------------------------------------- ends
@@ -375,22 +380,15 @@ void shard::finish(process_base& p) noexcept {
   // Close the mailbox; answer what still waits in it.
   auto h = p.inbox.exchange(process_base::inbox_closed, std::memory_order_seq_cst);
   node* n = h > process_base::inbox_closed ? reverse(reinterpret_cast<node*>(h)) : nullptr;
-  pid me = pid::share(&p);
   while (n) {
     node* next = n->next;
-    if (n->kind == node_kind::link || n->kind == node_kind::monitor) {
-      auto* s = static_cast<signal_node*>(n);
-      if (s->from) {
-        if (s->kind == node_kind::link)
-          send_signal(*as_process(s->from), new signal_node(node_kind::link_exit, me, exit_reason::noproc()));
-        else
-          send_signal(*as_process(s->from),
-                      new signal_node(node_kind::down_signal, me, exit_reason::noproc(), s->ref));
-      }
-    }
-    delete n;
+    if (n->kind == node_kind::message)
+      delete n;
+    else
+      answer_noproc(p, n);
     n = next;
   }
+  pid me = pid::share(&p);
   while (node* m = p.pop_front()) delete m;
   fire_links_and_monitors(p);
   p.monitors.for_each(p.id, [&](const monitor_ref& r, const pid& target) {
