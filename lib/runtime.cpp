@@ -4,6 +4,7 @@
 
 #include "runtime_core.hpp"
 
+#include <otp/asio.hpp>
 #include <otp/timer.hpp>
 
 #include <asio/bind_executor.hpp>
@@ -390,6 +391,7 @@ void shard::finish(process_base& p) noexcept {
   }
   pid me = pid::share(&p);
   while (node* m = p.pop_front()) delete m;
+  if (p.ack) std::exchange(p.ack, nullptr)->release();  // ended without init_ack: the starter sees the down
   fire_links_and_monitors(p);
   p.monitors.for_each(p.id, [&](const monitor_ref& r, const pid& target) {
     send_signal(*as_process(target), new signal_node(node_kind::demonitor, me, {}, r));
@@ -572,6 +574,17 @@ void op_finished(process_base& p) noexcept {
   if (p.home->core.busy.fetch_sub(1, std::memory_order_seq_cst) == 1) p.home->core.on_idle();
 }
 
+asio::any_io_executor shard_executor(process_base& p) { return p.home->strand; }
+
+void op_completed(process_base& p) noexcept {
+  shard& s = *p.home;
+  {
+    shard_scope scope(&s);  // the handler runs on the shard's strand
+    if (p.try_unblock()) schedule(p);
+  }
+  op_finished(p);  // after the wake-up, so the runtime never looks idle in between
+}
+
 // ---------------------------------------------------------------- spawn
 
 namespace {
@@ -632,6 +645,45 @@ void promise_base::unhandled_exception() noexcept {
   }
 }
 
+void unlink_from(process_base& p, const pid& t) {
+  if (!t || !p.links.remove(t)) return;
+  send_signal(*as_process(t), new signal_node(node_kind::unlink, pid::share(&p)));
+}
+
+monitor_ref monitor_from(process_base& p, const pid& t) {
+  monitor_ref r = p.monitors.add(p.id, t);
+  if (!t)  // the null pid behaves as a dead one
+    send_signal(p, new signal_node(node_kind::down_signal, t, exit_reason::noproc(), r));
+  else
+    send_signal(*as_process(t), new signal_node(node_kind::monitor, pid::share(&p), {}, r));
+  return r;
+}
+
+bool demonitor_from(process_base& p, const monitor_ref& r, bool flush) {
+  pid target;
+  const bool was_active = p.monitors.remove(r, &target);
+  if (target) send_signal(*as_process(target), new signal_node(node_kind::demonitor, pid::share(&p), {}, r));
+  if (flush) {
+    if (node* n = p.remove_first([&](node* x) {
+          return x->kind == node_kind::down_message && static_cast<signal_node*>(x)->ref == r;
+        }))
+      delete n;
+  }
+  return was_active;
+}
+
+void flush_exit_message(process_base& p, const pid& from) noexcept {
+  if (node* n = p.remove_first([&](node* x) {
+        return x->kind == node_kind::exit_message && static_cast<signal_node*>(x)->from == from;
+      }))
+    delete n;
+}
+
+void reply_slot::publish() noexcept {
+  state.store(2, std::memory_order_seq_cst);
+  if (auto* w = as_process(waiter); w && w->try_unblock()) schedule(*w);
+}
+
 }  // namespace otp::detail
 
 // ---------------------------------------------------------------- public API
@@ -642,6 +694,8 @@ using namespace otp::detail;
 pid self() { return pid::share(&current_or_throw("otp::self")); }
 
 time_point now() { return detail::now(current_or_throw("otp::now")); }
+
+asio::any_io_executor executor() { return shard_executor(current_or_throw("otp::executor")); }
 
 pid parent() { return current_or_throw("otp::parent").parent; }
 
@@ -658,35 +712,12 @@ void link(const pid& t) {
   send_signal(*as_process(t), new signal_node(node_kind::link, pid::share(&p)));
 }
 
-void unlink(const pid& t) {
-  auto& p = current_or_throw("otp::unlink");
-  if (!t || !p.links.remove(t)) return;
-  send_signal(*as_process(t), new signal_node(node_kind::unlink, pid::share(&p)));
-}
+void unlink(const pid& t) { unlink_from(current_or_throw("otp::unlink"), t); }
 
-monitor_ref monitor(const pid& t) {
-  auto& p = current_or_throw("otp::monitor");
-  monitor_ref r = p.monitors.add(p.id, t);
-  if (!t) {
-    send_signal(p, new signal_node(node_kind::down_signal, t, exit_reason::noproc(), r));
-    return r;
-  }
-  send_signal(*as_process(t), new signal_node(node_kind::monitor, pid::share(&p), {}, r));
-  return r;
-}
+monitor_ref monitor(const pid& t) { return monitor_from(current_or_throw("otp::monitor"), t); }
 
 bool demonitor(const monitor_ref& r, demonitor_option opt) {
-  auto& p = current_or_throw("otp::demonitor");
-  pid target;
-  bool was_active = p.monitors.remove(r, &target);
-  if (target) send_signal(*as_process(target), new signal_node(node_kind::demonitor, pid::share(&p), {}, r));
-  if (opt == demonitor_option::flush) {
-    if (node* n = p.remove_first([&](node* x) {
-          return x->kind == node_kind::down_message && static_cast<signal_node*>(x)->ref == r;
-        }))
-      delete n;
-  }
-  return was_active;
+  return demonitor_from(current_or_throw("otp::demonitor"), r, opt == demonitor_option::flush);
 }
 
 bool trap_exit(bool on) { return std::exchange(current_or_throw("otp::trap_exit").trap_exit, on); }
@@ -758,6 +789,7 @@ runtime::~runtime() {
         n = next;
       }
       while (node* m = p->pop_front()) delete m;
+      if (p->ack) std::exchange(p->ack, nullptr)->release();
       p->links.clear();
       p->watchers.clear();
       p->monitors = monitor_table{};

@@ -60,10 +60,10 @@ TEST_CASE("crash reports of other processes go to the report's log, not its fail
   CHECK(r.log[0].find("on purpose") != std::string::npos);
 }
 
-TEST_CASE("virtual time: an hour of timeouts takes no real time") {
+TEST_CASE("virtual time: half an hour of timeouts takes no real time") {
   auto start = std::chrono::steady_clock::now();
   auto r = otp::testing::run([]() -> otp::process<> {
-    for (int i = 0; i < 60; ++i) co_await otp::receive(1min);
+    for (int i = 0; i < 30; ++i) co_await otp::receive(1min);
   });
   CHECK(r.ok());
   CHECK(std::chrono::steady_clock::now() - start < 5s);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// Everything otp offers. Asio integration (use_process, awaitable bridge) is
-// in <otp/asio.hpp>, test support in <otp/testing.hpp>.
+// Everything otp offers but test support (<otp/testing.hpp>). Asio operations
+// inside processes (use_process, the awaitable bridge) are in <otp/asio.hpp>,
+// included here too.
 
+#include <otp/asio.hpp>
 #include <otp/clock.hpp>
 #include <otp/config.hpp>
 #include <otp/error.hpp>
@@ -10,5 +12,7 @@
 #include <otp/messages.hpp>
 #include <otp/pid.hpp>
 #include <otp/process.hpp>
+#include <otp/request.hpp>
 #include <otp/runtime.hpp>
+#include <otp/start.hpp>
 #include <otp/timer.hpp>

@@ -35,6 +35,10 @@
 //
 // Body parameters are copied into the frame: take them by value. A capturing
 // lambda given to spawn is kept alive by the runtime for the process's life.
+//
+// A body must contain co_await or co_return: a function returning
+// otp::process<M> without either is not a coroutine, runs inside spawn in the
+// caller's context, and can only end by throwing there (into the caller).
 
 #include <otp/config.hpp>
 #include <otp/error.hpp>

@@ -189,7 +189,32 @@ class watcher_list {
   std::vector<std::pair<monitor_ref, pid>> v_;
 };
 
-/// A synchronous start's acknowledgement slot (see start.hpp).
+/// A one-shot slot a reply (or a start acknowledgement) is written into, from
+/// any thread, while the process that waits for it may give up at any time.
+/// state: 0 waiting, 1 being written, 2 written, 3 abandoned by the waiter.
+struct reply_slot {
+  std::atomic<int> refs{1};
+  std::atomic<int> state{0};
+  pid waiter;  ///< woken when the slot is written
+  void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  /// Writer: claim the slot; false if the waiter gave up or another writer won.
+  bool claim() noexcept {
+    int w = 0;
+    return state.compare_exchange_strong(w, 1, std::memory_order_acq_rel);
+  }
+  /// Writer, after claim() and writing the value: publish it and wake the waiter.
+  void publish() noexcept;
+  /// Waiter: give up; false if a value is written or being written.
+  bool abandon() noexcept {
+    int w = 0;
+    return state.compare_exchange_strong(w, 3, std::memory_order_acq_rel);
+  }
+  bool written() const noexcept { return state.load(std::memory_order_acquire) == 2; }
+  virtual ~reply_slot() = default;
+};
 struct start_ack;
 
 // ---- the control block ----
@@ -234,7 +259,7 @@ struct process_base : process_header, pooled {
   monitor_ref awaited;
   bool awaited_down = false;
   exit_reason awaited_reason;
-  start_ack* ack = nullptr;  ///< set while a synchronous start waits for our init_ack
+  reply_slot* ack = nullptr;  ///< set while a synchronous start waits for our init_ack
   // The spawned callable, kept alive as long as the frame refers to it.
   void* closure = nullptr;
   void (*closure_destroy)(process_base&) noexcept = nullptr;
@@ -322,6 +347,12 @@ void send_signal(process_base& to, node* n) noexcept;
 void timer_add(process_base& p, timer_entry& e, time_point deadline) noexcept;
 void timer_remove(process_base& p, timer_entry& e) noexcept;
 time_point now(process_base& p) noexcept;
+/// monitor / demonitor / unlink on behalf of `p` (owner shard).
+monitor_ref monitor_from(process_base& p, const pid& target);
+bool demonitor_from(process_base& p, const monitor_ref& ref, bool flush);
+void unlink_from(process_base& p, const pid& target);
+/// Removes the first exit_message from `from` in p's mailbox, if any.
+void flush_exit_message(process_base& p, const pid& from) noexcept;
 /// Removes a user message from the count of a bounded mailbox.
 inline void dequeued(process_base& p, node* n) noexcept {
   if (p.bound && n->kind == node_kind::message) p.queued.fetch_sub(1, std::memory_order_relaxed);

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// otp::request: a synchronous request/reply to another process.
+//
+// The caller monitors the target for the duration of the request, sends it a
+// message that carries a `reply_to<R>`, and waits on that request's own reply
+// slot with a deadline. The reply never passes through the caller's mailbox.
+// Outcomes, as OTP's gen:call:
+//
+//   the target replies           -> the value
+//   the target is dead           -> errc::noproc   (error::reason: noproc), at once
+//   the target dies meanwhile    -> errc::exited   (error::reason: its exit reason), at once
+//   the deadline passes          -> errc::timeout; a reply that comes later is
+//                                   dropped, never left in the mailbox
+//   the target is the caller     -> errc::calling_self, at once (it would deadlock)
+//
+// Cancellation: if the caller is ended while waiting, the request is
+// abandoned: its monitor and timer are removed and a later reply is dropped.
+// Thread safety: a reply_to may be used from any thread, inside or outside a
+// process; the first reply wins.
+//
+// The server issue's `call` and the supervisor's admin calls are built on it.
+
+#include <otp/process.hpp>
+
+#include <functional>
+#include <optional>
+#include <utility>
+
+namespace otp {
+
+namespace detail {
+template <class R>
+struct reply_value final : reply_slot {
+  std::optional<R> value;
+};
+}  // namespace detail
+
+/// Where a request's answer goes. Copyable; answer once, from anywhere.
+template <class R>
+class reply_to {
+ public:
+  reply_to() noexcept = default;
+  explicit reply_to(detail::reply_value<R>* s) noexcept : s_(s) {
+    if (s_) s_->retain();
+  }
+  reply_to(const reply_to& o) noexcept : reply_to(o.s_) {}
+  reply_to(reply_to&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  reply_to& operator=(reply_to o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  ~reply_to() {
+    if (s_) s_->release();
+  }
+
+  /// Delivers the answer. True if the caller was still waiting for it; false
+  /// if it gave up (timeout, ended) or another answer came first: then the
+  /// value is dropped.
+  bool send(R value) const {
+    if (!s_ || !s_->claim()) return false;
+    s_->value.emplace(std::move(value));
+    s_->publish();
+    return true;
+  }
+  /// The caller, for servers that want to know who asks.
+  const pid& caller() const noexcept {
+    static const pid none;
+    return s_ ? s_->waiter : none;
+  }
+  explicit operator bool() const noexcept { return s_ != nullptr; }
+
+ private:
+  detail::reply_value<R>* s_ = nullptr;
+};
+
+namespace detail {
+
+template <class R>
+class request_awaiter final : waiter, timer_entry {
+ public:
+  request_awaiter(pid target, node* msg, duration timeout, reply_value<R>* slot) noexcept
+      : target_(std::move(target)), msg_(msg), timeout_(timeout), slot_(slot) {}
+  request_awaiter(request_awaiter&& o) noexcept
+      : p_(o.p_), target_(std::move(o.target_)), msg_(std::exchange(o.msg_, nullptr)), timeout_(o.timeout_),
+        slot_(std::exchange(o.slot_, nullptr)), out_(std::move(o.out_)), mon_(o.mon_),
+        active_(std::exchange(o.active_, false)), timed_out_(o.timed_out_) {}
+  ~request_awaiter() {
+    finish();
+    delete msg_;
+    if (slot_) slot_->release();
+  }
+
+  void bind(process_base& p) noexcept { p_ = &p; }
+
+  bool await_ready() {
+    if (!target_) {
+      out_.emplace(error(errc::noproc, exit_reason::noproc()));
+      return true;
+    }
+    if (target_.id() == p_->id) {
+      out_.emplace(error(errc::calling_self));
+      return true;
+    }
+    return false;
+  }
+
+  void await_suspend(std::coroutine_handle<>) {
+    slot_->waiter = pid::share(p_);
+    mon_ = monitor_from(*p_, target_);
+    p_->awaited = mon_;
+    p_->awaited_down = false;
+    active_ = true;
+    (void)deliver(*as_process(target_), std::exchange(msg_, nullptr));  // a dead target answers through the monitor
+    p_->wait = this;
+  }
+
+  result<R> await_resume() { return std::move(*out_); }
+
+  bool ready(process_base& p) noexcept override {
+    if (out_) return true;
+    if (slot_->written()) {
+      out_.emplace(std::move(*slot_->value));
+    } else if (p.awaited_down) {
+      auto& r = p.awaited_reason;
+      out_.emplace(r.is(exit_kind::noproc) ? error(errc::noproc, r) : error(errc::exited, r));
+    } else if (timed_out_) {
+      if (!slot_->abandon()) return false;  // a reply is being written: it wakes us
+      out_.emplace(error(errc::timeout, exit_reason::timeout()));
+    } else {
+      if (!armed() && timeout_ != duration::max()) timer_add(p, *this, now(p) + timeout_);
+      return false;
+    }
+    finish();
+    return true;
+  }
+
+  void fire() noexcept override {
+    timed_out_ = true;
+    if (p_->try_unblock()) schedule(*p_);
+  }
+
+ private:
+  // Drops the monitor (and any down it produced), the timer and the slot.
+  void finish() noexcept {
+    if (!active_) return;
+    active_ = false;
+    if (armed()) timer_remove(*p_, *this);
+    slot_->abandon();
+    p_->awaited = monitor_ref();
+    p_->awaited_down = false;
+    try {
+      demonitor_from(*p_, mon_, true);
+    } catch (...) {  // allocation failure: the monitor stays until the target ends; its down is ignored
+    }
+  }
+
+  process_base* p_ = nullptr;
+  pid target_;
+  node* msg_;
+  duration timeout_;
+  reply_value<R>* slot_;
+  std::optional<result<R>> out_;
+  monitor_ref mon_;
+  bool active_ = false;
+  bool timed_out_ = false;
+};
+
+}  // namespace detail
+
+/// Sends `build(reply_to<R>)` (which returns the target's message type) to
+/// `to`, and waits at most `timeout` for the answer (duration::max() waits
+/// forever). See the outcomes at the top of this header.
+template <class R, class M, class Build>
+detail::request_awaiter<R> request(const handle<M>& to, Build build,
+                                   duration timeout = config::default_call_timeout) {
+  auto* slot = new detail::reply_value<R>;
+  reply_to<R> r(slot);
+  detail::node* msg = new detail::message_node<M>(std::in_place, std::invoke(build, std::move(r)));
+  return detail::request_awaiter<R>(to, msg, timeout, slot);
+}
+
+}  // namespace otp

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+#include <otp/start.hpp>
+
+namespace otp {
+namespace detail {
+
+start_base::start_base(start_base&& o) noexcept
+    : p_(o.p_), opts_(o.opts_), child_(std::move(o.child_)), ack_(std::exchange(o.ack_, nullptr)), mon_(o.mon_),
+      active_(std::exchange(o.active_, false)), timed_out_(o.timed_out_), acked_(o.acked_),
+      out_(std::move(o.out_)) {}
+
+start_base::~start_base() {
+  finish();
+  if (ack_) ack_->release();
+}
+
+void start_base::begin(pid child) {
+  child_ = std::move(child);
+  auto* c = as_process(child_);
+  ack_ = new start_ack;
+  ack_->waiter = pid::share(p_);
+  ack_->retain();  // the child's reference, dropped when it acks or ends
+  c->ack = ack_;
+  mon_ = monitor_from(*p_, child_);
+  p_->awaited = mon_;
+  p_->awaited_down = false;
+  active_ = true;
+  p_->wait = this;
+}
+
+bool start_base::ready(process_base& p) noexcept {
+  if (out_) return true;
+  if (ack_->written() && !acked_) {
+    acked_ = true;
+    if (ack_->what == start_ack::outcome::ready) {
+      out_.emplace(child_);
+      finish();
+      return true;
+    }
+    // ignore or fail: the child ends right after; wait for its down so that
+    // nothing lingers when start returns.
+  }
+  if (p.awaited_down) {
+    if (acked_ && ack_->what == start_ack::outcome::ignore)
+      out_.emplace(error(errc::ignored));
+    else if (acked_ && ack_->what == start_ack::outcome::fail)
+      out_.emplace(error(errc::start_failed, ack_->reason));
+    else
+      out_.emplace(error(errc::start_failed, p.awaited_reason));
+    flush_exit_message(p, child_);
+    finish();
+    return true;
+  }
+  if (timed_out_ && !acked_) {
+    if (!ack_->abandon()) return false;  // an ack is being written: it wakes us
+    unlink_from(p, child_);
+    otp::exit(child_, exit_reason::kill());
+    flush_exit_message(p, child_);
+    out_.emplace(error(errc::timeout, exit_reason::timeout()));
+    finish();
+    return true;
+  }
+  if (!armed() && !timed_out_ && opts_.timeout != duration::max()) timer_add(p, *this, now(p) + opts_.timeout);
+  return false;
+}
+
+void start_base::fire() noexcept {
+  timed_out_ = true;
+  if (p_->try_unblock()) schedule(*p_);
+}
+
+result<pid> start_base::outcome() { return std::move(*out_); }
+
+void start_base::finish() noexcept {
+  if (!active_) return;
+  active_ = false;
+  if (armed()) timer_remove(*p_, *this);
+  ack_->abandon();
+  p_->awaited = monitor_ref();
+  p_->awaited_down = false;
+  try {
+    demonitor_from(*p_, mon_, true);
+  } catch (...) {
+  }
+}
+
+namespace {
+// Writes the acknowledgement, if one is awaited; drops the child's reference.
+bool acknowledge(start_ack::outcome what, exit_reason reason) {
+  auto& p = current_or_throw("otp::init_ack");
+  auto* slot = static_cast<start_ack*>(std::exchange(p.ack, nullptr));
+  if (!slot) return false;
+  bool ok = slot->claim();
+  if (ok) {
+    slot->what = what;
+    slot->reason = std::move(reason);
+    slot->publish();
+  }
+  slot->release();
+  return ok;
+}
+}  // namespace
+
+}  // namespace detail
+
+bool init_ack() { return detail::acknowledge(detail::start_ack::outcome::ready, {}); }
+
+void init_ignore() {
+  detail::acknowledge(detail::start_ack::outcome::ignore, {});
+  otp::exit(exit_reason::normal());
+}
+
+void init_fail(exit_reason reason) {
+  detail::acknowledge(detail::start_ack::outcome::fail, reason);
+  otp::exit(std::move(reason));
+}
+
+}  // namespace otp
