@@ -93,7 +93,26 @@ void shard::post_task(task* t) noexcept {
   schedule_drain();
 }
 
-void shard::adopt(process_base& p) noexcept {
+process_base* shard::pop_next() noexcept {
+  // Fresh spawns first, depth-first (a tree of short-lived processes stays
+  // small), but never more than fresh_streak_max in a row while woken
+  // processes wait: those run in FIFO order.
+  if (fresh_head && (fresh_streak < config::fresh_streak_max || !run_head)) {
+    ++fresh_streak;
+    process_base* p = fresh_head;
+    fresh_head = p->run_next;
+    return p;
+  }
+  fresh_streak = 0;
+  process_base* p = run_head;
+  if (p) {
+    run_head = p->run_next;
+    if (!run_head) run_tail = nullptr;
+  }
+  return p;
+}
+
+void shard::adopt(process_base& p, bool fresh) noexcept {
   p.started = true;
   p.all_prev = all_tail;
   p.all_next = nullptr;
@@ -101,7 +120,12 @@ void shard::adopt(process_base& p) noexcept {
   all_tail = &p;
   if (live++ == 0) work = asio::prefer(core.executor, asio::execution::outstanding_work.tracked);
   core.live.fetch_add(1, std::memory_order_relaxed);
-  push_local(p);
+  if (fresh) {
+    p.run_next = fresh_head;
+    fresh_head = &p;
+  } else {
+    push_local(p);
+  }
 }
 
 void shard::drain() noexcept {
@@ -137,20 +161,19 @@ void shard::drain() noexcept {
         if (fifo->started)
           push_local(*fifo);
         else
-          adopt(*fifo);
+          adopt(*fifo, false);
         fifo = n;
       }
     }
     if (core.virtual_clock && !heap.empty()) fire_due();
 
     int budget = config::drain_budget;
-    while (run_head && budget-- > 0) {
-      process_base* p = run_head;
-      run_head = p->run_next;
-      if (!run_head) run_tail = nullptr;
+    while (budget-- > 0) {
+      process_base* p = pop_next();
+      if (!p) break;
       run(*p);
     }
-    if (run_head) {  // budget spent: let other handlers run, then continue
+    if (run_head || fresh_head) {  // budget spent: let other handlers run, then continue
       arm();
       asio::post(strand, [this] { drain(); });
       return;
@@ -178,8 +201,10 @@ void shard::run(process_base& p) noexcept {
     if (p.wait) {
       if (!p.wait->ready(p)) {
         if (!p.try_block()) continue;  // something arrived meanwhile
-        if (!p.wait->ready(p)) return;  // asleep: a waker schedules it
-        if (!p.try_unblock()) return;   // a waker got there first and scheduled it
+        // Asleep; a waker schedules it. A condition set from outside (an Asio
+        // completion, a reply) may have landed just before the block: re-check.
+        if (!p.wait->woken_from_outside || !p.wait->ready(p)) return;
+        if (!p.try_unblock()) return;  // a waker got there first and scheduled it
       }
       p.wait = nullptr;
     }
@@ -625,7 +650,7 @@ void start_process(process_base& p, process_base* parent, const spawn_options& o
     p.watchers.add(*mon, pid::share(parent));
   }
   if (parent && parent->home == p.home && tl_shard == p.home)
-    p.home->adopt(p);
+    p.home->adopt(p, true);
   else
     p.home->push_remote(p);
 }

@@ -42,8 +42,10 @@ struct shard {
   std::atomic<std::int64_t> next_deadline{INT64_MAX};  ///< published for the virtual clock
 
   // ---- owner (inside the strand) ----
-  process_base* run_head = nullptr;
+  process_base* run_head = nullptr;  ///< woken processes, FIFO
   process_base* run_tail = nullptr;
+  process_base* fresh_head = nullptr;  ///< processes spawned here and not yet run, LIFO
+  int fresh_streak = 0;
   process_base* all_head = nullptr;  ///< live processes, spawn order
   process_base* all_tail = nullptr;
   std::size_t live = 0;
@@ -67,7 +69,8 @@ struct shard {
   void post_task(task* t) noexcept;
   void drain() noexcept;
   void run(process_base& p) noexcept;
-  void adopt(process_base& p) noexcept;
+  void adopt(process_base& p, bool fresh) noexcept;
+  process_base* pop_next() noexcept;
 
   // timers (owner)
   void heap_push(timer_entry& e, time_point deadline) noexcept;

@@ -211,10 +211,20 @@ bool monitor_table::remove(const monitor_ref& r, pid* target) {
 // ---------------------------------------------------------------- watcher_list
 
 void watcher_list::remove(const monitor_ref& r) noexcept {
-  for (std::size_t i = v_.size(); i-- > 0;) {
-    if (v_[i].first == r) {
-      v_[i] = std::move(v_.back());
-      v_.pop_back();
+  if (first_w_ && first_r_ == r) {
+    if (rest_.empty()) {
+      first_w_ = pid();
+    } else {
+      first_r_ = rest_.back().first;
+      first_w_ = std::move(rest_.back().second);
+      rest_.pop_back();
+    }
+    return;
+  }
+  for (std::size_t i = rest_.size(); i-- > 0;) {
+    if (rest_[i].first == r) {
+      rest_[i] = std::move(rest_.back());
+      rest_.pop_back();
       return;
     }
   }

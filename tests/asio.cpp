@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <otp/testing.hpp>
 
+#include <asio/bind_executor.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
@@ -128,6 +129,56 @@ OTP_TEST_CASE("a process waiting on an Asio operation is not mistaken for a dead
   asio::steady_timer t(otp::executor(), 20ms);
   auto [ec] = co_await t.async_wait(otp::use_process);
   CHECK_FALSE(ec);
+}
+
+}  // TEST_SUITE
+
+namespace {
+// An Asio operation that ignores cancellation: it completes after `d` of real
+// time whatever happens, on the process's strand.
+auto deaf_wait(std::chrono::milliseconds d) {
+  return asio::async_initiate<const otp::use_process_t&, void(std::error_code)>(
+      [d](auto handler) {
+        auto ex = handler.get_executor();
+        auto t = std::make_shared<asio::steady_timer>(ex, d);
+        t->async_wait(asio::bind_executor(ex, [t, h = std::move(handler)](std::error_code ec) mutable { h(ec); }));
+      },
+      otp::use_process);
+}
+
+otp::process<> deaf_waiter(std::shared_ptr<bool> destroyed) {
+  flag_on_destroy f{std::move(destroyed)};
+  co_await deaf_wait(std::chrono::milliseconds(200));
+}
+}  // namespace
+
+TEST_SUITE("asio") {
+
+OTP_TEST_CASE("kill fires links and monitors without waiting for a slow cancellation; the frame waits") {
+  auto destroyed = std::make_shared<bool>(false);
+  auto [p, ref] = otp::spawn_monitor(deaf_waiter, destroyed);
+  co_await otp::yield();
+  auto t0 = std::chrono::steady_clock::now();
+  otp::exit(p, otp::exit_reason::kill());
+  auto d = std::get<otp::down_message>(co_await otp::receive());
+  CHECK(d.reason == otp::exit_reason::killed());
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(150));
+  CHECK_FALSE(*destroyed);  // the operation still refers to the frame
+  asio::steady_timer t(otp::executor(), std::chrono::milliseconds(300));
+  co_await t.async_wait(otp::use_process);
+  CHECK(*destroyed);
+}
+
+OTP_TEST_CASE("other exit reasons wait for the cancelled operation before links and monitors fire") {
+  auto destroyed = std::make_shared<bool>(false);
+  auto [p, ref] = otp::spawn_monitor(deaf_waiter, destroyed);
+  co_await otp::yield();
+  auto t0 = std::chrono::steady_clock::now();
+  otp::exit(p, otp::exit_reason::shutdown());
+  auto d = std::get<otp::down_message>(co_await otp::receive());
+  CHECK(d.reason == otp::exit_reason::shutdown());
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(150));
+  CHECK(*destroyed);
 }
 
 }  // TEST_SUITE

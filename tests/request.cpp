@@ -111,7 +111,7 @@ OTP_TEST_CASE("a handler may keep the reply handle and answer later from another
 OTP_TEST_CASE("a caller ended while waiting abandons the request: the reply is dropped") {
   auto s = otp::spawn(server, otp::duration(5s));
   auto [c, ref] = otp::spawn_monitor([](otp::handle<get> srv) -> otp::process<> {
-    co_await otp::request<int>(srv, ask("abc"), 1h);
+    (void)co_await otp::request<int>(srv, ask("abc"), 1h);
   }, s);
   co_await otp::sleep_for(1s);
   otp::exit(c, otp::exit_reason::kill());

@@ -169,3 +169,23 @@ TEST_CASE("destroying a runtime whose io_context was stopped destroys the strand
 }
 
 }  // TEST_SUITE
+
+#include <otp/node.hpp>
+
+TEST_CASE("a node runs processes on N threads and run() returns when they ended") {
+  otp::runtime_options o;
+  o.log = {};
+  otp::node n(2, o);
+  CHECK(n.threads() == 2);
+  CHECK(n.runtime().shard_count() == 2);
+  std::atomic<int> done{0};
+  for (int i = 0; i < 8; ++i) {
+    otp::spawn(n.runtime(), [&done]() -> otp::process<> {
+      for (int k = 0; k < 100; ++k) co_await otp::yield();
+      ++done;
+    });
+  }
+  n.run();
+  CHECK(done == 8);
+  CHECK(n.runtime().live() == 0);
+}

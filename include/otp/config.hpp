@@ -19,6 +19,12 @@ inline constexpr int drain_budget = 256;
 /// consumer and a busy receiver from starving its shard.
 inline constexpr int reductions = 200;
 
+/// A process spawned on its spawner's shard runs before the woken processes
+/// that wait there (depth-first, like Go's runnext), which keeps trees of
+/// short-lived processes from all being alive at once; at most this many in a
+/// row, so woken processes are never starved.
+inline constexpr int fresh_streak_max = 64;
+
 /// Default timeout of request/reply (`otp::request`) and of synchronous starts.
 inline constexpr std::chrono::milliseconds default_call_timeout{5000};
 

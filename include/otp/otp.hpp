@@ -10,6 +10,7 @@
 #include <otp/error.hpp>
 #include <otp/exit_reason.hpp>
 #include <otp/messages.hpp>
+#include <otp/node.hpp>
 #include <otp/pid.hpp>
 #include <otp/process.hpp>
 #include <otp/request.hpp>

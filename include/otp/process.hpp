@@ -211,10 +211,12 @@ message<M> take_message(process_base& p, node* n) {
 template <class M, bool Timed>
 class receive_awaiter final : waiter, timer_entry {
  public:
-  receive_awaiter(process_base* p, duration t) noexcept : p_(p), timeout_(t) {}
+  receive_awaiter(process_base* p, duration t) noexcept : p_(p), timeout_(t) { woken_from_outside = false; }
   receive_awaiter(receive_awaiter&& o) noexcept
       : p_(o.p_), timeout_(o.timeout_), got_(std::exchange(o.got_, nullptr)), timed_out_(o.timed_out_),
-        started_(o.started_) {}
+        started_(o.started_) {
+    woken_from_outside = false;
+  }
   ~receive_awaiter() {
     if (armed()) timer_remove(*p_, *this);
     if (got_) delete got_;
@@ -420,8 +422,8 @@ class yield_awaiter {
 
 class sleep_awaiter final : waiter, timer_entry {
  public:
-  explicit sleep_awaiter(duration d) noexcept : d_(d) {}
-  sleep_awaiter(sleep_awaiter&& o) noexcept : d_(o.d_), p_(o.p_), done_(o.done_) {}
+  explicit sleep_awaiter(duration d) noexcept : d_(d) { woken_from_outside = false; }
+  sleep_awaiter(sleep_awaiter&& o) noexcept : d_(o.d_), p_(o.p_), done_(o.done_) { woken_from_outside = false; }
   ~sleep_awaiter() {
     if (armed()) timer_remove(*p_, *this);
   }

@@ -102,6 +102,10 @@ struct shard;
 struct waiter {
   virtual bool ready(process_base& p) noexcept = 0;
   virtual bool cancel(process_base&) noexcept { return false; }
+  /// False for waits that only the owner shard can satisfy (mailbox, timer):
+  /// their condition cannot change while the process is blocked, so the
+  /// runtime skips the re-check after blocking.
+  bool woken_from_outside = true;
 
  protected:
   ~waiter() = default;
@@ -174,19 +178,33 @@ class monitor_table {
   std::size_t active_ = 0;
 };
 
-/// Who monitors this process.
+/// Who monitors this process. The first watcher is stored inline: most
+/// processes have at most one (spawn_monitor), and it costs no allocation.
 class watcher_list {
  public:
-  void add(monitor_ref r, pid w) { v_.emplace_back(r, std::move(w)); }
+  void add(monitor_ref r, pid w) {
+    if (!first_w_) {
+      first_r_ = r;
+      first_w_ = std::move(w);
+    } else {
+      rest_.emplace_back(r, std::move(w));
+    }
+  }
   void remove(const monitor_ref& r) noexcept;
   template <class F>
   void for_each(F&& f) const {
-    for (auto& [r, w] : v_) f(r, w);
+    if (first_w_) f(first_r_, first_w_);
+    for (auto& [r, w] : rest_) f(r, w);
   }
-  void clear() noexcept { v_.clear(); }
+  void clear() noexcept {
+    first_w_ = pid();
+    rest_.clear();
+  }
 
  private:
-  std::vector<std::pair<monitor_ref, pid>> v_;
+  monitor_ref first_r_;
+  pid first_w_;
+  std::vector<std::pair<monitor_ref, pid>> rest_;
 };
 
 /// A one-shot slot a reply (or a start acknowledgement) is written into, from
