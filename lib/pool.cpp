@@ -1,19 +1,26 @@
 // SPDX-License-Identifier: MIT
 // Small-block allocation for message nodes, control blocks and frames.
 //
-// A per-thread cache of free blocks in 16-byte size classes in front of
-// malloc. A block freed on another thread than the one that allocated it
-// simply joins the freeing thread's cache (or goes back to malloc when that
-// cache is full), so frees are safe from any thread and never synchronise.
-// Each cache is capped, so memory that migrates from producer threads to a
-// consumer thread returns to malloc instead of piling up. With OTP_NO_POOLS
-// every block is a plain malloc/free, so AddressSanitizer sees every
-// use-after-free.
+// Blocks of up to 1 KiB come in 16-byte size classes. Each thread keeps a
+// free list per class; an empty list is refilled from the shared depot, or
+// else by carving a 64 KiB slab into blocks, so a burst of allocations (100k
+// processes spawned before any runs) costs a pointer pop each, not a malloc.
+// A block may be freed on any thread: it joins that thread's list. When a
+// list grows past a high-water mark (memory migrating from producer threads
+// to a consumer thread), half of it moves to the depot in one batch, where
+// other threads take it back. The depot's lock is taken once per batch of
+// thousands of blocks, never per message. Slabs are kept for the life of the
+// program, as BEAM keeps its carriers.
+//
+// With OTP_NO_POOLS every block is a plain malloc/free, so AddressSanitizer
+// sees every use-after-free.
 
 #include <otp/detail/process_base.hpp>
 
 #include <cstdlib>
+#include <mutex>
 #include <new>
+#include <vector>
 
 namespace otp::detail {
 
@@ -29,17 +36,50 @@ void deallocate(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 constexpr std::size_t granule = 16;
-constexpr std::size_t classes = 64;  // blocks up to 1 KiB
-constexpr std::size_t cache_cap = 8192;
+constexpr std::size_t classes = 65;  // classes 1..64: blocks of 16 B .. 1 KiB
+constexpr std::size_t slab_bytes = 64 * 1024;
+constexpr std::uint32_t high_water = 32768;  // blocks per class per thread before spilling half
 
 struct free_block {
   free_block* next;
 };
 
+// A batch of blocks of one class, linked through their first word.
+struct batch {
+  free_block* head = nullptr;
+  free_block* tail = nullptr;
+  std::uint32_t count = 0;
+};
+
+class depot {
+ public:
+  void put(std::size_t c, batch b) {
+    std::lock_guard<std::mutex> g(m_);
+    lists_[c].push_back(b);
+  }
+  bool take(std::size_t c, batch& out) {
+    std::lock_guard<std::mutex> g(m_);
+    if (lists_[c].empty()) return false;
+    out = lists_[c].back();
+    lists_[c].pop_back();
+    return true;
+  }
+
+ private:
+  std::mutex m_;
+  std::vector<batch> lists_[classes];
+};
+
+depot& the_depot() {
+  static depot* d = new depot;  // never destroyed: threads may exit after static destruction
+  return *d;
+}
+
 // Trivially destructible, so access needs no guard; a second object with a
-// destructor returns the cached blocks to malloc when the thread ends.
+// destructor hands the cached blocks to the depot when the thread ends.
 struct cache {
   free_block* head[classes];
+  free_block* tail[classes];
   std::uint32_t count[classes];
   bool registered;
 };
@@ -47,11 +87,10 @@ thread_local cache tl_cache{};
 
 struct cache_release {
   ~cache_release() {
-    for (std::size_t c = 0; c < classes; ++c) {
-      while (free_block* b = tl_cache.head[c]) {
-        tl_cache.head[c] = b->next;
-        std::free(b);
-      }
+    for (std::size_t c = 1; c < classes; ++c) {
+      if (tl_cache.count[c] == 0) continue;
+      the_depot().put(c, batch{tl_cache.head[c], tl_cache.tail[c], tl_cache.count[c]});
+      tl_cache.head[c] = tl_cache.tail[c] = nullptr;
       tl_cache.count[c] = 0;
     }
   }
@@ -62,39 +101,77 @@ struct cache_release {
   (void)r;
   tl_cache.registered = true;
 }
+
+[[gnu::noinline]] void refill(cache& k, std::size_t c) {
+  if (!k.registered) register_release();
+  batch b;
+  if (!the_depot().take(c, b)) {
+    const std::size_t size = c * granule;
+    const std::size_t n = slab_bytes / size;
+    char* slab = static_cast<char*>(std::malloc(n * size));
+    if (!slab) throw std::bad_alloc();
+    for (std::size_t i = 0; i < n; ++i) {
+      auto* blk = reinterpret_cast<free_block*>(slab + i * size);
+      blk->next = b.head;
+      if (!b.head) b.tail = blk;
+      b.head = blk;
+    }
+    b.count = static_cast<std::uint32_t>(n);
+  }
+  b.tail->next = k.head[c];
+  if (!k.head[c]) k.tail[c] = b.tail;
+  k.head[c] = b.head;
+  k.count[c] += b.count;
+}
+
+[[gnu::noinline]] void spill(cache& k, std::size_t c) {
+  // Move the first half of the list to the depot.
+  batch b;
+  b.head = k.head[c];
+  free_block* last = b.head;
+  const std::uint32_t n = k.count[c] / 2;
+  for (std::uint32_t i = 1; i < n; ++i) last = last->next;
+  k.head[c] = last->next;
+  last->next = nullptr;
+  b.tail = last;
+  b.count = n;
+  k.count[c] -= n;
+  the_depot().put(c, b);
+}
 }  // namespace
 
 void* allocate(std::size_t n) {
   const std::size_t c = (n + granule - 1) / granule;
-  if (c < classes) {
-    cache& k = tl_cache;
-    if (free_block* b = k.head[c]) {
-      k.head[c] = b->next;
-      --k.count[c];
-      return b;
-    }
-    if (void* p = std::malloc(c * granule)) return p;
+  if (c >= classes || c == 0) {
+    if (void* p = std::malloc(n ? n : 1)) return p;
     throw std::bad_alloc();
   }
-  if (void* p = std::malloc(n)) return p;
-  throw std::bad_alloc();
+  cache& k = tl_cache;
+  if (!k.head[c]) refill(k, c);
+  free_block* b = k.head[c];
+  k.head[c] = b->next;
+  --k.count[c];
+  return b;
 }
 
 void deallocate(void* p, std::size_t n) noexcept {
   if (!p) return;
   const std::size_t c = (n + granule - 1) / granule;
-  if (c < classes) {
-    cache& k = tl_cache;
-    if (k.count[c] < cache_cap) {
-      if (!k.registered) register_release();
-      auto* b = static_cast<free_block*>(p);
-      b->next = k.head[c];
-      k.head[c] = b;
-      ++k.count[c];
-      return;
+  if (c >= classes || c == 0) {
+    std::free(p);
+    return;
+  }
+  cache& k = tl_cache;
+  auto* b = static_cast<free_block*>(p);
+  b->next = k.head[c];
+  if (!k.head[c]) k.tail[c] = b;
+  k.head[c] = b;
+  if (++k.count[c] > high_water) {
+    try {
+      spill(k, c);
+    } catch (...) {  // the depot could not grow: keep the blocks here
     }
   }
-  std::free(p);
 }
 
 #endif

@@ -273,10 +273,12 @@ void on_exit_signal(process_base& p, signal_node* n, bool via_link) noexcept {
 void shard::merge(process_base& p) noexcept {
   if (!p.inbox_pending()) return;
   node* n = reverse(reinterpret_cast<node*>(p.inbox.exchange(process_base::inbox_empty, std::memory_order_seq_cst)));
+  int messages = 0;
   while (n) {
     node* next = n->next;
     if (n->kind == node_kind::message) {
       p.append(n);
+      ++messages;
       n = next;
       continue;
     }
@@ -327,6 +329,9 @@ void shard::merge(process_base& p) noexcept {
     }
     n = next;
   }
+  // A receiver may take, in this turn, as many messages as arrived since its
+  // last one: with many senders it keeps up instead of being buried.
+  if (messages) p.reductions = std::min(p.reductions + messages, config::max_reductions);
 }
 
 namespace {
@@ -757,35 +762,64 @@ void exit(exit_reason reason) { throw exit_exception(std::move(reason)); }
 
 // ---------------------------------------------------------------- sent
 
-sent::~sent() {
-  if (armed()) detail::timer_remove(*self_, *this);
-  delete pending_;
-}
+namespace detail {
 
-bool sent::ready(detail::process_base& p) noexcept {
-  if (!pending_) return true;
-  auto* t = detail::as_process(target_);
-  if (t->exiting.load(std::memory_order_acquire)) {
-    delete std::exchange(pending_, nullptr);
-    status_ = send_status::dropped;
-  } else if (t->queued.fetch_add(1, std::memory_order_relaxed) < t->bound) {
-    status_ = detail::deliver(*t, std::exchange(pending_, nullptr));
-  } else {
-    t->queued.fetch_sub(1, std::memory_order_relaxed);
-    if (!armed()) {
-      // No wake-up comes when room appears: poll with a growing back-off.
-      backoff_ = backoff_ == duration{} ? std::chrono::microseconds(20)
-                                        : std::min<duration>(backoff_ * 2, std::chrono::milliseconds(1));
-      detail::timer_add(p, *this, detail::now(p) + backoff_);
-    }
-    return false;
+// Overflow::wait. No wake-up comes when room appears in the target's
+// mailbox, so the sender polls it with a growing back-off on its timer queue.
+class room_waiter final : public waiter, public timer_entry {
+ public:
+  room_waiter(process_base& p, node* n, pid target) noexcept : p_(p), n_(n), target_(std::move(target)) {
+    woken_from_outside = false;
   }
-  if (armed()) detail::timer_remove(p, *this);
-  return true;
-}
+  ~room_waiter() {
+    if (armed()) timer_remove(p_, *this);
+    delete n_;
+  }
+  bool ready(process_base& p) noexcept override {
+    if (!n_) return true;
+    auto* t = as_process(target_);
+    if (t->exiting.load(std::memory_order_acquire)) {
+      delete std::exchange(n_, nullptr);
+      status = send_status::dropped;
+    } else if (t->queued.fetch_add(1, std::memory_order_relaxed) < t->bound) {
+      status = deliver(*t, std::exchange(n_, nullptr));
+    } else {
+      t->queued.fetch_sub(1, std::memory_order_relaxed);
+      if (!armed()) {
+        backoff_ = backoff_ == duration{} ? std::chrono::microseconds(20)
+                                          : std::min<duration>(backoff_ * 2, std::chrono::milliseconds(1));
+        timer_add(p, *this, now(p) + backoff_);
+      }
+      return false;
+    }
+    if (armed()) timer_remove(p, *this);
+    return true;
+  }
+  void fire() noexcept override {
+    if (p_.try_unblock()) schedule(p_);
+  }
+  send_status status = send_status::full;
 
-void sent::fire() noexcept {
-  if (self_->try_unblock()) detail::schedule(*self_);
+ private:
+  process_base& p_;
+  node* n_;
+  pid target_;
+  duration backoff_{};
+};
+
+room_waiter* wait_for_room(process_base& p, node* n, pid target) {
+  auto* w = new room_waiter(p, n, std::move(target));
+  p.wait = w;
+  return w;
+}
+send_status room_status(room_waiter* w) noexcept { return w->status; }
+void drop_room_waiter(room_waiter* w) noexcept { delete w; }
+
+}  // namespace detail
+
+void sent::release() noexcept {
+  delete pending_;
+  if (room_) detail::drop_room_waiter(room_);
 }
 
 // ---------------------------------------------------------------- runtime

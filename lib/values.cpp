@@ -145,25 +145,26 @@ namespace detail {
 // ---------------------------------------------------------------- link_set
 
 bool link_set::contains(const pid& p) const {
-  if (!big_.empty()) return big_.count(p.id()) != 0;
+  if (big_) return big_->count(p.id()) != 0;
   return std::find(small_.begin(), small_.end(), p) != small_.end();
 }
 
 bool link_set::add(const pid& p) {
-  if (!big_.empty()) return big_.emplace(p.id(), p).second;
+  if (big_) return big_->emplace(p.id(), p).second;
   if (std::find(small_.begin(), small_.end(), p) != small_.end()) return false;
   if (small_.size() < small_max) {
     small_.push_back(p);
     return true;
   }
-  for (auto& q : small_) big_.emplace(q.id(), std::move(q));
+  big_ = std::make_unique<std::unordered_map<std::uint64_t, pid>>();
+  for (auto& q : small_) big_->emplace(q.id(), std::move(q));
   small_.clear();
-  big_.emplace(p.id(), p);
+  big_->emplace(p.id(), p);
   return true;
 }
 
 bool link_set::remove(const pid& p) {
-  if (!big_.empty()) return big_.erase(p.id()) != 0;
+  if (big_) return big_->erase(p.id()) != 0;
   auto it = std::find(small_.begin(), small_.end(), p);
   if (it == small_.end()) return false;
   *it = std::move(small_.back());

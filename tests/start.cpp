@@ -94,7 +94,7 @@ OTP_TEST_CASE("a child that crashes before init_ack fails the start with its exi
 
 OTP_TEST_CASE("a starter that does not trap exits is taken down by a child crashing in init") {
   auto [starter, ref] = otp::spawn_monitor([]() -> otp::process<> {
-    co_await otp::start_link([]() -> otp::process<> {
+    (void)co_await otp::start_link([]() -> otp::process<> {
       throw std::runtime_error("init crashed");
       co_return;
     });

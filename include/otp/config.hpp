@@ -19,6 +19,11 @@ inline constexpr int drain_budget = 256;
 /// consumer and a busy receiver from starving its shard.
 inline constexpr int reductions = 200;
 
+/// Each batch of messages a process takes into its mailbox adds one reduction
+/// per message (up to this cap), so a receiver with many senders can drain, in
+/// one turn, what arrived since its last: fan-in keeps up instead of piling up.
+inline constexpr int max_reductions = 1 << 20;
+
 /// A process spawned on its spawner's shard runs before the woken processes
 /// that wait there (depth-first, like Go's runnext), which keeps trees of
 /// short-lived processes from all being alive at once; at most this many in a

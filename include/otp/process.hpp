@@ -299,44 +299,58 @@ enum class send_status : std::uint8_t {
   full,       ///< a bounded mailbox with overflow::fail (or wait, when not awaited) refused it
 };
 
+namespace detail {
+class room_waiter;
+/// Overflow::wait: parks `p` until `target` has room for `n`, then delivers it.
+room_waiter* wait_for_room(process_base& p, node* n, pid target);
+send_status room_status(room_waiter* w) noexcept;
+void drop_room_waiter(room_waiter* w) noexcept;
+}  // namespace detail
+
 /// The outcome of a send. Use it as a value, or co_await it inside a process:
 /// the send has already happened; awaiting lets the scheduler run others when
 /// this process has spent its reductions, and waits for room in a bounded
 /// mailbox with overflow::wait.
-class sent final : detail::waiter, detail::timer_entry {
+class sent {
  public:
   explicit sent(send_status s) noexcept : status_(s) {}
   sent(detail::node* pending, pid target) noexcept
       : status_(send_status::full), pending_(pending), target_(std::move(target)) {}
   sent(sent&& o) noexcept
       : status_(o.status_), pending_(std::exchange(o.pending_, nullptr)), target_(std::move(o.target_)),
-        self_(o.self_), backoff_(o.backoff_) {}
-  ~sent();
+        self_(o.self_), room_(std::exchange(o.room_, nullptr)) {}
+  sent& operator=(sent&&) = delete;
+  ~sent() {
+    if (pending_ || room_) release();
+  }
 
   send_status status() const noexcept { return status_; }
   operator send_status() const noexcept { return status_; }
 
   void bind(detail::process_base& p) noexcept { self_ = &p; }
   bool await_ready() noexcept { return !pending_ && --self_->reductions > 0; }
-  void await_suspend(std::coroutine_handle<>) noexcept {
+  void await_suspend(std::coroutine_handle<>) {
     if (pending_) {
-      self_->wait = this;
+      room_ = detail::wait_for_room(*self_, pending_, std::move(target_));
+      pending_ = nullptr;
     } else {
       self_->wait = nullptr;
       self_->yield_requested = true;
     }
   }
-  send_status await_resume() noexcept { return status_; }
-
-  bool ready(detail::process_base& p) noexcept override;
-  void fire() noexcept override;
+  send_status await_resume() noexcept {
+    if (room_) status_ = detail::room_status(room_);
+    return status_;
+  }
 
  private:
+  void release() noexcept;
+
   send_status status_;
-  detail::node* pending_ = nullptr;
+  detail::node* pending_ = nullptr;  ///< overflow::wait: the message not yet delivered
   pid target_;
   detail::process_base* self_ = nullptr;
-  duration backoff_{};
+  detail::room_waiter* room_ = nullptr;
 };
 
 namespace detail {

@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <new>
 #include <unordered_map>
 #include <utility>
@@ -134,22 +135,23 @@ class link_set {
   /// false if already present.
   bool add(const pid& p);
   bool remove(const pid& p);
-  bool empty() const noexcept { return small_.empty() && big_.empty(); }
-  std::size_t size() const noexcept { return small_.size() + big_.size(); }
+  bool empty() const noexcept { return small_.empty() && !big_; }
+  std::size_t size() const noexcept { return small_.size() + (big_ ? big_->size() : 0); }
   template <class F>
   void for_each(F&& f) const {
     for (auto& p : small_) f(p);
-    for (auto& [id, p] : big_) f(p);
+    if (big_)
+      for (auto& [id, p] : *big_) f(p);
   }
   void clear() noexcept {
     small_.clear();
-    big_.clear();
+    big_.reset();
   }
 
  private:
   static constexpr std::size_t small_max = 16;
   std::vector<pid> small_;
-  std::unordered_map<std::uint64_t, pid> big_;
+  std::unique_ptr<std::unordered_map<std::uint64_t, pid>> big_;  // only once it grows past small_max
 };
 
 /// Monitors this process holds on others, indexed by the ref's slot: O(1).
