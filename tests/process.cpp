@@ -182,3 +182,4 @@ OTP_TEST_CASE("a stale pid never reaches a newer process") {
 }
 
 }  // TEST_SUITE
+

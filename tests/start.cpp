@@ -144,3 +144,21 @@ OTP_TEST_CASE("init_ack outside a synchronous start does nothing") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("start") {
+OTP_TEST_CASE("many synchronous starts in a row each get their acknowledgement") {
+  std::vector<otp::pid> children;
+  for (int i = 0; i < 200; ++i) {
+    auto r = co_await otp::start_link([]() -> otp::process<> {
+      otp::init_ack();
+      co_await otp::receive();
+    });
+    REQUIRE(r.has_value());
+    children.push_back(r.value());
+  }
+  for (auto& c : children) {
+    otp::unlink(c);
+    otp::exit(c, otp::exit_reason::kill());
+  }
+}
+}  // TEST_SUITE
