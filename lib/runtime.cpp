@@ -60,8 +60,9 @@ node* reverse(node* n) noexcept {
 
 // ---------------------------------------------------------------- scheduling
 
-void schedule(process_base& p) noexcept {
-  shard& s = *p.home;
+void schedule(process_core& c) noexcept {
+  process_base& p = *c.body;  // the caller won the wake-up: the process is blocked and alive
+  shard& s = *c.home;
   if (tl_shard == &s) {
     s.push_local(p);
     s.schedule_drain();
@@ -219,10 +220,13 @@ void shard::run(process_base& p) noexcept {
     }
     {
       process_scope scope(&p);
+      p.spawn_streak = 0;
+      p.in_body = true;
       p.frame.resume();
+      p.in_body = false;
     }
     if (p.frame.done()) {
-      p.exiting.store(true, std::memory_order_release);
+      p.core->exiting.store(true, std::memory_order_release);
       destroy_frame(p);
       finish(p);
       return;
@@ -272,7 +276,7 @@ void on_exit_signal(process_base& p, signal_node* n, bool via_link) noexcept {
 
 void shard::merge(process_base& p) noexcept {
   if (!p.inbox_pending()) return;
-  node* n = reverse(reinterpret_cast<node*>(p.inbox.exchange(process_base::inbox_empty, std::memory_order_seq_cst)));
+  node* n = reverse(reinterpret_cast<node*>(p.core->inbox.exchange(process_core::inbox_empty, std::memory_order_seq_cst)));
   int messages = 0;
   while (n) {
     node* next = n->next;
@@ -337,11 +341,11 @@ void shard::merge(process_base& p) noexcept {
 namespace {
 /// A request that reached an ended process: link and monitor expect an
 /// answer (noproc); anything else is dropped. Consumes `n`.
-void answer_noproc(process_base& dead, node* n) noexcept {
+void answer_noproc(process_core& dead, node* n) noexcept {
   auto* s = static_cast<signal_node*>(n);
   if ((s->kind == node_kind::link || s->kind == node_kind::monitor) && s->from) {
     const bool link = s->kind == node_kind::link;
-    send_signal(*as_process(s->from), new signal_node(link ? node_kind::link_exit : node_kind::down_signal,
+    send_signal(*as_core(s->from), new signal_node(link ? node_kind::link_exit : node_kind::down_signal,
                                                       pid::share(&dead), exit_reason::noproc(),
                                                       link ? monitor_ref() : s->ref));
   }
@@ -349,14 +353,14 @@ void answer_noproc(process_base& dead, node* n) noexcept {
 }
 }  // namespace
 
-void send_signal(process_base& to, node* n) noexcept {
+void send_signal(process_core& to, node* n) noexcept {
   switch (to.push(n)) {
-    case process_base::push_result::woke:
+    case process_core::push_result::woke:
       schedule(to);
       return;
-    case process_base::push_result::ok:
+    case process_core::push_result::ok:
       return;
-    case process_base::push_result::closed:
+    case process_core::push_result::closed:
       answer_noproc(to, n);
       return;
   }
@@ -365,7 +369,7 @@ void send_signal(process_base& to, node* n) noexcept {
 // ---------------------------------------------------------------- ends
 
 bool shard::begin_exit(process_base& p) noexcept {
-  p.exiting.store(true, std::memory_order_release);
+  p.core->exiting.store(true, std::memory_order_release);
   if (p.wait && p.wait->cancel(p)) {
     // An Asio operation still refers to the frame: wait for its handler.
     p.dying = true;
@@ -392,13 +396,13 @@ void shard::fire_links_and_monitors(process_base& p) noexcept {
   if (p.links_fired) return;
   p.links_fired = true;
   {
-    pid me = pid::share(&p);
+    pid me = pid_of(p);
     p.links.for_each([&](const pid& l) {
-      send_signal(*as_process(l), new signal_node(node_kind::link_exit, me, p.reason));
+      send_signal(*as_core(l), new signal_node(node_kind::link_exit, me, p.reason));
     });
     p.links.clear();
     p.watchers.for_each([&](const monitor_ref& r, const pid& w) {
-      send_signal(*as_process(w), new signal_node(node_kind::down_signal, me, p.reason, r));
+      send_signal(*as_core(w), new signal_node(node_kind::down_signal, me, p.reason, r));
     });
     p.watchers.clear();
   }
@@ -407,24 +411,24 @@ void shard::fire_links_and_monitors(process_base& p) noexcept {
 void shard::finish(process_base& p) noexcept {
   if (p.finished) return;
   p.finished = true;
-  p.exiting.store(true, std::memory_order_release);
+  p.core->exiting.store(true, std::memory_order_release);
   // Close the mailbox; answer what still waits in it.
-  auto h = p.inbox.exchange(process_base::inbox_closed, std::memory_order_seq_cst);
-  node* n = h > process_base::inbox_closed ? reverse(reinterpret_cast<node*>(h)) : nullptr;
+  auto h = p.core->inbox.exchange(process_core::inbox_closed, std::memory_order_seq_cst);
+  node* n = h > process_core::inbox_closed ? reverse(reinterpret_cast<node*>(h)) : nullptr;
   while (n) {
     node* next = n->next;
     if (n->kind == node_kind::message)
       delete n;
     else
-      answer_noproc(p, n);
+      answer_noproc(*p.core, n);
     n = next;
   }
-  pid me = pid::share(&p);
+  pid me = pid_of(p);
   while (node* m = p.pop_front()) delete m;
   if (p.ack) std::exchange(p.ack, nullptr)->release();  // ended without init_ack: the starter sees the down
   fire_links_and_monitors(p);
   p.monitors.for_each(p.id, [&](const monitor_ref& r, const pid& target) {
-    send_signal(*as_process(target), new signal_node(node_kind::demonitor, me, {}, r));
+    send_signal(*as_core(target), new signal_node(node_kind::demonitor, me, {}, r));
   });
   p.monitors = monitor_table{};
   if (p.reason.is(exit_kind::error) && core.options.log) {
@@ -440,6 +444,9 @@ void shard::finish(process_base& p) noexcept {
   (p.all_next ? p.all_next->all_prev : all_tail) = p.all_prev;
   p.all_prev = p.all_next = nullptr;
   me = pid();
+  process_core* c = p.core;
+  c->body = nullptr;
+  delete &p;  // the owner state goes now, while its memory is hot; pids keep the core
   core.live.fetch_sub(1, std::memory_order_relaxed);
   if (--live == 0) {
     // Whatever is left in the timer queue belongs to dead processes.
@@ -450,10 +457,10 @@ void shard::finish(process_base& p) noexcept {
     arm();
     work = asio::any_io_executor();
   }
-  release(&p);  // the runtime's own reference
+  release(c);  // the runtime's own reference
 }
 
-void destroy_process(process_header* h) noexcept { delete static_cast<process_base*>(h); }
+void destroy_process(process_header* h) noexcept { delete static_cast<process_core*>(h); }
 
 // ---------------------------------------------------------------- timers
 
@@ -550,15 +557,15 @@ void shard::arm() noexcept {
 }
 
 void timer_add(process_base& p, timer_entry& e, time_point deadline) noexcept {
-  shard& s = *p.home;
+  shard& s = *p.home();
   s.heap_push(e, deadline);
   if (s.heap.front() == &e && tl_shard != &s) s.arm();
   // Inside the drain, arm() runs before the shard goes idle.
 }
 
-void timer_remove(process_base& p, timer_entry& e) noexcept { p.home->heap_erase(e); }
+void timer_remove(process_base& p, timer_entry& e) noexcept { p.home()->heap_erase(e); }
 
-time_point now(process_base& p) noexcept { return p.home->core.clk->now(); }
+time_point now(process_base& p) noexcept { return p.home()->core.clk->now(); }
 
 // ---------------------------------------------------------------- the core
 
@@ -599,15 +606,15 @@ void runtime_core::log(const log_event& e) const noexcept {
   }
 }
 
-void op_started(process_base& p) noexcept { p.home->core.busy.fetch_add(1, std::memory_order_seq_cst); }
+void op_started(process_base& p) noexcept { p.home()->core.busy.fetch_add(1, std::memory_order_seq_cst); }
 void op_finished(process_base& p) noexcept {
-  if (p.home->core.busy.fetch_sub(1, std::memory_order_seq_cst) == 1) p.home->core.on_idle();
+  if (p.home()->core.busy.fetch_sub(1, std::memory_order_seq_cst) == 1) p.home()->core.on_idle();
 }
 
-asio::any_io_executor shard_executor(process_base& p) { return p.home->strand; }
+asio::any_io_executor shard_executor(process_base& p) { return p.home()->strand; }
 
 void op_completed(process_base& p) noexcept {
-  shard& s = *p.home;
+  shard& s = *p.home();
   {
     shard_scope scope(&s);  // the handler runs on the shard's strand
     if (p.try_unblock()) schedule(p);
@@ -623,46 +630,69 @@ std::atomic<std::uint64_t> next_pid_number{1};  // one sequence for the program:
 
 process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag,
                           const char* type_name) {
-  runtime_core& core = rt ? rt->core() : parent->home->core;
+  runtime_core& core = rt ? rt->core() : parent->home()->core;
   if (!parent && (o.link || o.monitor))
     throw std::logic_error("otp::spawn_opt: link and monitor need a calling process");
   shard* home;
   if (o.shard >= 0)
     home = core.shards[static_cast<std::size_t>(o.shard) % core.shards.size()].get();
   else if (parent)
-    home = parent->home;
+    home = parent->home();
   else
     home = core.shards[core.round_robin.fetch_add(1, std::memory_order_relaxed) % core.shards.size()].get();
-  auto* p = new process_base;
-  p->id = next_pid_number.fetch_add(1, std::memory_order_relaxed);
-  p->message_type = tag;
-  p->message_type_name = type_name;
-  p->home = home;
-  p->bound = o.mailbox_bound;
-  p->policy = o.on_full;
+  auto* c = new process_core;
+  c->id = next_pid_number.fetch_add(1, std::memory_order_relaxed);
+  c->message_type = tag;
+  c->message_type_name = type_name;
+  c->home = home;
+  c->bound = o.mailbox_bound;
+  c->policy = o.on_full;
+  process_base* p;
+  try {
+    p = new process_base(*c);
+  } catch (...) {
+    delete c;
+    throw;
+  }
+  c->body = p;
   p->trap_exit = o.trap_exit;
-  if (parent) p->parent = pid::share(parent);
+  if (parent) p->parent = pid_of(*parent);
   return p;
 }
 
 void start_process(process_base& p, process_base* parent, const spawn_options& o, monitor_ref* mon) {
   if (o.link) {
-    parent->links.add(pid::share(&p));
-    p.links.add(pid::share(parent));
+    parent->links.add(pid_of(p));
+    p.links.add(pid_of(*parent));
   }
   if (o.monitor) {
-    *mon = parent->monitors.add(parent->id, pid::share(&p));
-    p.watchers.add(*mon, pid::share(parent));
+    *mon = parent->monitors.add(parent->id, pid_of(p));
+    p.watchers.add(*mon, pid_of(*parent));
   }
-  if (parent && parent->home == p.home && tl_shard == p.home)
-    p.home->adopt(p, true);
-  else
-    p.home->push_remote(p);
+  if (parent && parent->home() == p.home() && tl_shard == p.home()) {
+    shard& s = *p.home();
+    s.adopt(p, true);
+    if (++parent->spawn_streak >= config::spawn_batch && parent->in_body && !s.nested) {
+      // A spawn loop: run what it spawned so far before it goes on.
+      parent->spawn_streak = 0;
+      s.nested = true;
+      while (process_base* c = s.fresh_head) {
+        s.fresh_head = c->run_next;
+        s.run(*c);
+      }
+      s.nested = false;
+    }
+  } else {
+    p.home()->push_remote(p);
+  }
 }
 
 void abandon_process(process_base& p) noexcept {
   p.drop_closure();
-  release(&p);
+  process_core* c = p.core;
+  c->body = nullptr;
+  delete &p;
+  release(c);
 }
 
 void promise_base::unhandled_exception() noexcept {
@@ -677,7 +707,7 @@ void promise_base::unhandled_exception() noexcept {
 
 void unlink_from(process_base& p, const pid& t) {
   if (!t || !p.links.remove(t)) return;
-  send_signal(*as_process(t), new signal_node(node_kind::unlink, pid::share(&p)));
+  send_signal(*as_core(t), new signal_node(node_kind::unlink, pid_of(p)));
 }
 
 monitor_ref monitor_from(process_base& p, const pid& t) {
@@ -685,14 +715,14 @@ monitor_ref monitor_from(process_base& p, const pid& t) {
   if (!t)  // the null pid behaves as a dead one
     send_signal(p, new signal_node(node_kind::down_signal, t, exit_reason::noproc(), r));
   else
-    send_signal(*as_process(t), new signal_node(node_kind::monitor, pid::share(&p), {}, r));
+    send_signal(*as_core(t), new signal_node(node_kind::monitor, pid_of(p), {}, r));
   return r;
 }
 
 bool demonitor_from(process_base& p, const monitor_ref& r, bool flush) {
   pid target;
   const bool was_active = p.monitors.remove(r, &target);
-  if (target) send_signal(*as_process(target), new signal_node(node_kind::demonitor, pid::share(&p), {}, r));
+  if (target) send_signal(*as_core(target), new signal_node(node_kind::demonitor, pid_of(p), {}, r));
   if (flush) {
     if (node* n = p.remove_first([&](node* x) {
           return x->kind == node_kind::down_message && static_cast<signal_node*>(x)->ref == r;
@@ -711,7 +741,7 @@ void flush_exit_message(process_base& p, const pid& from) noexcept {
 
 void reply_slot::publish() noexcept {
   state.store(2, std::memory_order_seq_cst);
-  if (auto* w = as_process(waiter); w && w->try_unblock()) schedule(*w);
+  if (auto* w = as_core(waiter); w && w->try_unblock()) schedule(*w);
 }
 
 }  // namespace otp::detail
@@ -721,7 +751,7 @@ void reply_slot::publish() noexcept {
 namespace otp {
 using namespace otp::detail;
 
-pid self() { return pid::share(&current_or_throw("otp::self")); }
+pid self() { return pid_of(current_or_throw("otp::self")); }
 
 time_point now() { return detail::now(current_or_throw("otp::now")); }
 
@@ -729,7 +759,7 @@ asio::any_io_executor executor() { return shard_executor(current_or_throw("otp::
 
 pid parent() { return current_or_throw("otp::parent").parent; }
 
-bool is_alive(const pid& p) noexcept { return p && !as_process(p)->exiting.load(std::memory_order_acquire); }
+bool is_alive(const pid& p) noexcept { return p && !as_core(p)->exiting.load(std::memory_order_acquire); }
 
 void link(const pid& t) {
   auto& p = current_or_throw("otp::link");
@@ -739,7 +769,7 @@ void link(const pid& t) {
     send_signal(p, new signal_node(node_kind::link_exit, t, exit_reason::noproc()));
     return;
   }
-  send_signal(*as_process(t), new signal_node(node_kind::link, pid::share(&p)));
+  send_signal(*as_core(t), new signal_node(node_kind::link, pid_of(p)));
 }
 
 void unlink(const pid& t) { unlink_from(current_or_throw("otp::unlink"), t); }
@@ -755,7 +785,7 @@ bool trap_exit(bool on) { return std::exchange(current_or_throw("otp::trap_exit"
 void exit(const pid& t, exit_reason reason) {
   if (!t) return;
   process_base* me = current();
-  send_signal(*as_process(t), new signal_node(node_kind::exit_signal, me ? pid::share(me) : pid(), std::move(reason)));
+  send_signal(*as_core(t), new signal_node(node_kind::exit_signal, me ? pid_of(*me) : pid(), std::move(reason)));
 }
 
 void exit(exit_reason reason) { throw exit_exception(std::move(reason)); }
@@ -777,7 +807,7 @@ class room_waiter final : public waiter, public timer_entry {
   }
   bool ready(process_base& p) noexcept override {
     if (!n_) return true;
-    auto* t = as_process(target_);
+    auto* t = as_core(target_);
     if (t->exiting.load(std::memory_order_acquire)) {
       delete std::exchange(n_, nullptr);
       status = send_status::dropped;
@@ -837,12 +867,12 @@ runtime::~runtime() {
     for (auto* p = s->remote_procs.exchange(nullptr); p; p = p->remote_next.load())
       if (!p->started) stranded.push_back(p);
     for (auto* p : stranded) {
-      p->exiting.store(true);
+      p->core->exiting.store(true);
       s->destroy_frame(*p);
     }
     for (auto* p : stranded) {
-      auto h = p->inbox.exchange(process_base::inbox_closed);
-      for (node* n = h > process_base::inbox_closed ? reinterpret_cast<node*>(h) : nullptr; n;) {
+      auto h = p->core->inbox.exchange(process_core::inbox_closed);
+      for (node* n = h > process_core::inbox_closed ? reinterpret_cast<node*>(h) : nullptr; n;) {
         node* next = n->next;
         delete n;
         n = next;
@@ -854,7 +884,12 @@ runtime::~runtime() {
       p->monitors = monitor_table{};
       p->parent = pid();
     }
-    for (auto* p : stranded) release(p);
+    for (auto* p : stranded) {
+      process_core* c = p->core;
+      c->body = nullptr;
+      delete p;
+      release(c);
+    }
     for (auto* t = s->remote_tasks.exchange(nullptr); t;) {
       auto* n = t->next;
       delete t;
@@ -876,11 +911,11 @@ void runtime::shutdown() {
       explicit kill_timer(shard& sh) : s(sh) {}
       shard& s;
       void fire() noexcept override {
-        for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid::share(p), exit_reason::kill());
+        for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid_of(*p), exit_reason::kill());
         delete this;
       }
     };
-    for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid::share(p), exit_reason::shutdown());
+    for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid_of(*p), exit_reason::shutdown());
     if (s.live) {
       auto* k = new kill_timer(s);
       s.heap_push(*k, s.core.clk->now() + grace);
@@ -890,7 +925,7 @@ void runtime::shutdown() {
 
 void runtime::kill_all() {
   core_->post_all([](shard& s) {
-    for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid::share(p), exit_reason::kill());
+    for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid_of(*p), exit_reason::kill());
   });
 }
 
@@ -921,7 +956,7 @@ void log_to_stderr(const log_event& e) {
 
 namespace otp::detail {
 
-void schedule_delayed(process_base& target, delayed_send* e, duration delay) {
+void schedule_delayed(process_core& target, delayed_send* e, duration delay) {
   shard& s = *target.home;
   if (current_shard() == &s) {
     s.heap_push(*e, s.core.clk->now() + delay);

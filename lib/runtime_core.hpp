@@ -46,6 +46,7 @@ struct shard {
   process_base* run_tail = nullptr;
   process_base* fresh_head = nullptr;  ///< processes spawned here and not yet run, LIFO
   int fresh_streak = 0;
+  bool nested = false;  ///< running fresh processes inside a spawner's spawn call
   process_base* all_head = nullptr;  ///< live processes, spawn order
   process_base* all_tail = nullptr;
   std::size_t live = 0;

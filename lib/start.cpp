@@ -14,14 +14,15 @@ start_base::~start_base() {
   if (ack_) ack_->release();
 }
 
-void start_base::begin(pid child) {
-  child_ = std::move(child);
-  auto* c = as_process(child_);
+reply_slot* start_base::make_ack() {
   ack_ = new start_ack;
-  ack_->waiter = pid::share(p_);
-  ack_->retain();  // the child's reference, dropped when it acks or ends
-  c->ack = ack_;
-  mon_ = monitor_from(*p_, child_);
+  ack_->waiter = pid_of(*p_);
+  return ack_;
+}
+
+void start_base::begin(pid child, monitor_ref mon) {
+  child_ = std::move(child);
+  mon_ = mon;
   p_->awaited = mon_;
   p_->awaited_down = false;
   active_ = true;

@@ -183,3 +183,21 @@ OTP_TEST_CASE("a stale pid never reaches a newer process") {
 
 }  // TEST_SUITE
 
+
+TEST_SUITE("process") {
+OTP_TEST_CASE("a spawn loop runs its children in batches, never piling up more than spawn_batch") {
+  auto alive = std::make_shared<std::size_t>(0);
+  std::size_t alive_max = 0;
+  for (int i = 0; i < 10000; ++i) {
+    ++*alive;
+    alive_max = std::max(alive_max, *alive);
+    otp::spawn([](std::shared_ptr<std::size_t> a) -> otp::process<> {
+      --*a;
+      co_return;
+    }, alive);
+  }
+  CHECK(alive_max <= otp::config::spawn_batch + 1);
+  co_await otp::yield();
+  CHECK(*alive == 0);
+}
+}  // TEST_SUITE

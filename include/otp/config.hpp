@@ -30,6 +30,13 @@ inline constexpr int max_reductions = 1 << 20;
 /// row, so woken processes are never starved.
 inline constexpr int fresh_streak_max = 64;
 
+/// A process that spawns this many processes on its own shard without
+/// suspending runs them (each until it first suspends) before its spawn call
+/// returns, as a preemptive scheduler would: a spawn loop never piles up
+/// more than this many fresh processes, and the memory of those that end at
+/// once is reused while hot. Only one level deep.
+inline constexpr std::uint32_t spawn_batch = 64;
+
 /// Default timeout of request/reply (`otp::request`) and of synchronous starts.
 inline constexpr std::chrono::milliseconds default_call_timeout{5000};
 

@@ -355,14 +355,14 @@ class sent {
 
 namespace detail {
 /// Pushes a message node, waking the target if it slept.
-inline send_status deliver(process_base& to, node* n) noexcept {
+inline send_status deliver(process_core& to, node* n) noexcept {
   switch (to.push(n)) {
-    case process_base::push_result::woke:
+    case process_core::push_result::woke:
       schedule(to);
       return send_status::delivered;
-    case process_base::push_result::ok:
+    case process_core::push_result::ok:
       return send_status::delivered;
-    case process_base::push_result::closed:
+    case process_core::push_result::closed:
       break;
   }
   if (to.bound) to.queued.fetch_sub(1, std::memory_order_relaxed);
@@ -374,7 +374,7 @@ inline send_status deliver(process_base& to, node* n) noexcept {
 namespace detail {
 template <class M, class Make>
 sent send_with(const handle<M>& to, Make make) {
-  auto* p = as_process(to);
+  auto* p = as_core(to);
   if (!p || p->exiting.load(std::memory_order_relaxed)) return sent(send_status::dropped);
   if (p->bound && p->queued.fetch_add(1, std::memory_order_relaxed) >= p->bound) {
     p->queued.fetch_sub(1, std::memory_order_relaxed);
@@ -554,8 +554,10 @@ using body_t = std::invoke_result_t<std::decay_t<F>&, A...>;
 template <class F, class... A>
 using body_message_t = typename body_t<F, A...>::message_type;
 
+/// spawn_impl, handing the new process a start acknowledgement slot (see
+/// start.hpp) before anything can run it.
 template <class F, class... A>
-auto spawn_impl(runtime* rt, process_base* parent, const spawn_options& o, F&& f, A&&... a)
+auto spawn_with_ack(reply_slot* ack, runtime* rt, process_base* parent, const spawn_options& o, F&& f, A&&... a)
     -> spawned<body_message_t<F, A...>> {
   using P = body_t<F, A...>;
   static_assert(is_process_v<P>, "a process body must return otp::process<M>");
@@ -571,9 +573,18 @@ auto spawn_impl(runtime* rt, process_base* parent, const spawn_options& o, F&& f
     abandon_process(*p);
     throw;
   }
-  spawned<M> r{handle<M>::unchecked(pid::share(p)), {}};
+  spawned<M> r{handle<M>::unchecked(pid_of(*p)), {}};
+  if (ack) {
+    ack->retain();  // the child's reference, dropped when it acknowledges or ends
+    p->ack = ack;
+  }
   start_process(*p, parent, o, &r.monitor);
   return r;
+}
+
+template <class F, class... A>
+auto spawn_impl(runtime* rt, process_base* parent, const spawn_options& o, F&& f, A&&... a) {
+  return spawn_with_ack(nullptr, rt, parent, o, std::forward<F>(f), std::forward<A>(a)...);
 }
 
 template <class F>

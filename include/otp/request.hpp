@@ -106,12 +106,12 @@ class request_awaiter final : waiter, timer_entry {
   }
 
   void await_suspend(std::coroutine_handle<>) {
-    slot_->waiter = pid::share(p_);
+    slot_->waiter = pid_of(*p_);
     mon_ = monitor_from(*p_, target_);
     p_->awaited = mon_;
     p_->awaited_down = false;
     active_ = true;
-    (void)deliver(*as_process(target_), std::exchange(msg_, nullptr));  // a dead target answers through the monitor
+    (void)deliver(*as_core(target_), std::exchange(msg_, nullptr));  // a dead target answers through the monitor
     p_->wait = this;
   }
 

@@ -53,8 +53,10 @@ class start_base : waiter, timer_entry {
 
  protected:
   explicit start_base(const start_options& o) noexcept : opts_(o) {}
-  /// After the child is created: wire the ack slot and the monitor; wait.
-  void begin(pid child);
+  /// Before the child is created: the slot it acknowledges into.
+  reply_slot* make_ack();
+  /// After: wait for the ack or the down of `mon`.
+  void begin(pid child, monitor_ref mon);
   bool ready(process_base& p) noexcept override;
   void fire() noexcept override;
   result<pid> outcome();
@@ -83,11 +85,16 @@ class start_awaiter final : public start_base {
   void await_suspend(std::coroutine_handle<>) {
     spawn_options so = opts_.spawn;
     so.link = opts_.link;
-    so.monitor = false;
+    so.monitor = true;  // linked and monitored atomically with the spawn, as proc_lib does
+    auto* ack = make_ack();
+    // Not a point to run the new child inline (config::spawn_batch): the
+    // starter's wait is wired only below.
+    const bool in_body = std::exchange(p_->in_body, false);
     auto child = std::apply(
-        [&](auto&&... a) { return spawn_impl(nullptr, p_, so, std::move(f_), std::move(a)...).pid; },
+        [&](auto&&... a) { return spawn_with_ack(ack, nullptr, p_, so, std::move(f_), std::move(a)...); },
         std::move(args_));
-    begin(std::move(child));
+    p_->in_body = in_body;
+    begin(std::move(child.pid), child.monitor);
   }
   result<handle<M>> await_resume() {
     auto r = outcome();

@@ -46,7 +46,7 @@ struct delayed_message final : delayed_send {
 };
 
 /// Queues `e` in the timer queue of `target`'s shard, from any thread.
-void schedule_delayed(process_base& target, delayed_send* e, duration delay);
+void schedule_delayed(process_core& target, delayed_send* e, duration delay);
 
 }  // namespace detail
 
@@ -84,7 +84,7 @@ class timer_ref {
 /// target gives an empty timer_ref and sends nothing.
 template <class M, class Rep, class Period>
 timer_ref send_after(std::chrono::duration<Rep, Period> delay, const handle<M>& to, std::type_identity_t<M> msg) {
-  auto* p = detail::as_process(to);
+  auto* p = detail::as_core(to);
   if (!p || p->exiting.load(std::memory_order_acquire)) return {};
   auto* e = new detail::delayed_message<M>(to, std::move(msg));
   detail::schedule_delayed(*p, e, std::chrono::duration_cast<duration>(delay));

@@ -238,58 +238,31 @@ struct reply_slot {
 struct start_ack;
 
 // ---- the control block ----
-struct process_base : process_header, pooled {
+// Two parts. `process_core` is what a pid refers to: identity and the mailbox
+// word, shared with every thread; it lives as long as some pid does (about
+// 100 bytes, so the pid held by a pending down message is cheap).
+// `process_base` is the owner state, touched only on the owner shard: it is
+// freed the moment the process ends, so its memory is reused while hot.
+
+struct process_core : process_header, pooled {
   static constexpr std::uintptr_t inbox_empty = 0, inbox_blocked = 1, inbox_closed = 2;
   enum class push_result { ok, woke, closed };
 
-  // -- shared with other threads --
   std::atomic<std::uintptr_t> inbox{inbox_empty};
-  std::atomic<bool> exiting{false};         ///< dead to the world from this point on
-  std::atomic<std::uint32_t> queued{0};     ///< user messages held (bounded mailboxes only)
-  std::atomic<process_base*> remote_next{nullptr};  ///< link in a shard's remote queue
-
-  // -- fixed at spawn --
-  shard* home = nullptr;
-  std::uint32_t bound = 0;  ///< 0: unbounded
+  std::atomic<bool> exiting{false};      ///< dead to the world from this point on
+  std::atomic<std::uint32_t> queued{0};  ///< user messages held (bounded mailboxes only)
+  shard* home = nullptr;                 ///< fixed at spawn
+  std::uint32_t bound = 0;               ///< 0: unbounded; fixed at spawn
   overflow policy{};
-  pid parent;
+  /// The owner state while the process lives. Read only by the owner shard,
+  /// or by a waker that has just won the wake-up (the process is then blocked
+  /// and cannot end before it runs again).
+  process_base* body = nullptr;
 
-  // -- owner only --
-  process_base* run_next = nullptr;
-  process_base* all_prev = nullptr;  ///< the shard's list of live processes, spawn order
-  process_base* all_next = nullptr;
-  node* first = nullptr;  ///< private FIFO of receivable nodes
-  node* last = nullptr;
-  waiter* wait = nullptr;
-  std::coroutine_handle<> frame;
-  int reductions = config::reductions;
-  bool trap_exit = false;
-  bool yield_requested = false;
-  bool exit_pending = false;  ///< a fatal signal was merged; `reason` holds why
-  bool dying = false;         ///< ending, waiting for an Asio completion before the frame goes
-  bool links_fired = false;
-  bool finished = false;
-  bool started = false;  ///< adopted by its home shard
-  exit_reason reason;
-  link_set links;
-  monitor_table monitors;
-  watcher_list watchers;
-  // A request or synchronous start in progress routes the down of its own
-  // monitor here instead of the mailbox.
-  monitor_ref awaited;
-  bool awaited_down = false;
-  exit_reason awaited_reason;
-  reply_slot* ack = nullptr;  ///< set while a synchronous start waits for our init_ack
-  // The spawned callable, kept alive as long as the frame refers to it.
-  void* closure = nullptr;
-  void (*closure_destroy)(process_base&) noexcept = nullptr;
-  alignas(std::max_align_t) unsigned char closure_buf[config::inline_closure_size];
+  process_core() = default;
+  process_core(const process_core&) = delete;
+  process_core& operator=(const process_core&) = delete;
 
-  process_base() = default;
-  process_base(const process_base&) = delete;
-  process_base& operator=(const process_base&) = delete;
-
-  // ---- inbox ----
   push_result push(node* n) noexcept {
     auto h = inbox.load(std::memory_order_relaxed);
     for (;;) {
@@ -311,6 +284,54 @@ struct process_base : process_header, pooled {
     auto b = inbox_blocked;
     return inbox.compare_exchange_strong(b, inbox_empty, std::memory_order_seq_cst);
   }
+};
+
+struct process_base : pooled {
+  explicit process_base(process_core& c) noexcept : core(&c), id(c.id) {}
+  process_base(const process_base&) = delete;
+  process_base& operator=(const process_base&) = delete;
+
+  process_core* const core;
+  const std::uint64_t id;
+  std::atomic<process_base*> remote_next{nullptr};  ///< link in a shard's remote queue
+  pid parent;
+  process_base* run_next = nullptr;
+  process_base* all_prev = nullptr;  ///< the shard's list of live processes, spawn order
+  process_base* all_next = nullptr;
+  node* first = nullptr;  ///< private FIFO of receivable nodes
+  node* last = nullptr;
+  waiter* wait = nullptr;
+  std::coroutine_handle<> frame;
+  int reductions = config::reductions;
+  bool trap_exit = false;
+  bool yield_requested = false;
+  bool exit_pending = false;  ///< a fatal signal was merged; `reason` holds why
+  bool dying = false;         ///< ending, waiting for an Asio completion before the frame goes
+  bool links_fired = false;
+  bool finished = false;
+  bool started = false;  ///< adopted by its home shard
+  bool in_body = false;  ///< its body is running (not its destructors, not an awaiter)
+  std::uint32_t spawn_streak = 0;  ///< spawns since it last suspended
+  exit_reason reason;
+  link_set links;
+  monitor_table monitors;
+  watcher_list watchers;
+  // A request or synchronous start in progress routes the down of its own
+  // monitor here instead of the mailbox.
+  monitor_ref awaited;
+  bool awaited_down = false;
+  exit_reason awaited_reason;
+  reply_slot* ack = nullptr;  ///< set while a synchronous start waits for our init_ack
+  // The spawned callable, kept alive as long as the frame refers to it.
+  void* closure = nullptr;
+  void (*closure_destroy)(process_base&) noexcept = nullptr;
+  alignas(std::max_align_t) unsigned char closure_buf[config::inline_closure_size];
+
+  // The mailbox word lives in the core.
+  shard* home() const noexcept { return core->home; }
+  bool inbox_pending() const noexcept { return core->inbox_pending(); }
+  bool try_block() noexcept { return core->try_block(); }
+  bool try_unblock() noexcept { return core->try_unblock(); }
 
   // ---- private queue (owner) ----
   void append(node* n) noexcept {
@@ -350,7 +371,9 @@ struct process_base : process_header, pooled {
   }
 };
 
-inline process_base* as_process(const pid& p) noexcept { return static_cast<process_base*>(p.get()); }
+inline process_core* as_core(const pid& p) noexcept { return static_cast<process_core*>(p.get()); }
+inline pid pid_of(const process_base& p) noexcept { return pid::share(p.core); }
+
 
 // ---- runtime entry points used by the inline code (lib/runtime.cpp) ----
 /// The process whose body is running on this thread, or nullptr. Non-inline on
@@ -360,9 +383,11 @@ process_base* current() noexcept;
 /// current(), or throw std::logic_error naming `what` when called outside a process.
 process_base& current_or_throw(const char* what);
 /// Makes a process that some waker just unblocked runnable again, from any thread.
-void schedule(process_base& p) noexcept;
+void schedule(process_core& p) noexcept;
 /// Delivers a signal node; if the target is closed, runs the noproc answer.
-void send_signal(process_base& to, node* n) noexcept;
+void send_signal(process_core& to, node* n) noexcept;
+inline void schedule(process_base& p) noexcept { schedule(*p.core); }
+inline void send_signal(process_base& to, node* n) noexcept { send_signal(*to.core, n); }
 /// Timer queue of the caller's shard (owner only).
 void timer_add(process_base& p, timer_entry& e, time_point deadline) noexcept;
 void timer_remove(process_base& p, timer_entry& e) noexcept;
@@ -375,7 +400,7 @@ void unlink_from(process_base& p, const pid& target);
 void flush_exit_message(process_base& p, const pid& from) noexcept;
 /// Removes a user message from the count of a bounded mailbox.
 inline void dequeued(process_base& p, node* n) noexcept {
-  if (p.bound && n->kind == node_kind::message) p.queued.fetch_sub(1, std::memory_order_relaxed);
+  if (p.core->bound && n->kind == node_kind::message) p.core->queued.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace otp::detail
