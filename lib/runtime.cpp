@@ -732,6 +732,15 @@ bool demonitor_from(process_base& p, const monitor_ref& r, bool flush) {
   return was_active;
 }
 
+void stop_awaiting_down(process_base& p, const monitor_ref& mon) noexcept {
+  p.awaited = monitor_ref();
+  p.awaited_down = false;
+  try {
+    demonitor_from(p, mon, true);
+  } catch (...) {  // allocation failure: the monitor stays until the target ends; its down is then ignored
+  }
+}
+
 void flush_exit_message(process_base& p, const pid& from) noexcept {
   if (node* n = p.remove_first([&](node* x) {
         return x->kind == node_kind::exit_message && static_cast<signal_node*>(x)->from == from;

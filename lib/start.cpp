@@ -23,8 +23,7 @@ reply_slot* start_base::make_ack() {
 void start_base::begin(pid child, monitor_ref mon) {
   child_ = std::move(child);
   mon_ = mon;
-  p_->awaited = mon_;
-  p_->awaited_down = false;
+  await_down(*p_, mon_);
   active_ = true;
   p_->wait = this;
 }
@@ -77,12 +76,7 @@ void start_base::finish() noexcept {
   active_ = false;
   if (armed()) timer_remove(*p_, *this);
   ack_->abandon();
-  p_->awaited = monitor_ref();
-  p_->awaited_down = false;
-  try {
-    demonitor_from(*p_, mon_, true);
-  } catch (...) {
-  }
+  stop_awaiting_down(*p_, mon_);
 }
 
 namespace {

@@ -108,8 +108,7 @@ class request_awaiter final : waiter, timer_entry {
   void await_suspend(std::coroutine_handle<>) {
     slot_->waiter = pid_of(*p_);
     mon_ = monitor_from(*p_, target_);
-    p_->awaited = mon_;
-    p_->awaited_down = false;
+    await_down(*p_, mon_);
     active_ = true;
     (void)deliver(*as_core(target_), std::exchange(msg_, nullptr));  // a dead target answers through the monitor
     p_->wait = this;
@@ -147,12 +146,7 @@ class request_awaiter final : waiter, timer_entry {
     active_ = false;
     if (armed()) timer_remove(*p_, *this);
     slot_->abandon();
-    p_->awaited = monitor_ref();
-    p_->awaited_down = false;
-    try {
-      demonitor_from(*p_, mon_, true);
-    } catch (...) {  // allocation failure: the monitor stays until the target ends; its down is ignored
-    }
+    stop_awaiting_down(*p_, mon_);
   }
 
   process_base* p_ = nullptr;

@@ -396,6 +396,14 @@ time_point now(process_base& p) noexcept;
 monitor_ref monitor_from(process_base& p, const pid& target);
 bool demonitor_from(process_base& p, const monitor_ref& ref, bool flush);
 void unlink_from(process_base& p, const pid& target);
+/// Starts routing the down of `mon` (a monitor p holds) to p.awaited_down
+/// instead of the mailbox: how request and start learn that their target died.
+inline void await_down(process_base& p, const monitor_ref& mon) noexcept {
+  p.awaited = mon;
+  p.awaited_down = false;
+}
+/// Ends that routing and the monitor; a down it already produced is dropped.
+void stop_awaiting_down(process_base& p, const monitor_ref& mon) noexcept;
 /// Removes the first exit_message from `from` in p's mailbox, if any.
 void flush_exit_message(process_base& p, const pid& from) noexcept;
 /// Removes a user message from the count of a bounded mailbox.
