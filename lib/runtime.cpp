@@ -395,17 +395,16 @@ void shard::destroy_frame(process_base& p) noexcept {
 void shard::fire_links_and_monitors(process_base& p) noexcept {
   if (p.links_fired) return;
   p.links_fired = true;
-  {
-    pid me = pid_of(p);
-    p.links.for_each([&](const pid& l) {
-      send_signal(*as_core(l), new signal_node(node_kind::link_exit, me, p.reason));
-    });
-    p.links.clear();
-    p.watchers.for_each([&](const monitor_ref& r, const pid& w) {
-      send_signal(*as_core(w), new signal_node(node_kind::down_signal, me, p.reason, r));
-    });
-    p.watchers.clear();
-  }
+  // Each signal takes its own reference to the core: no temporary pid (every
+  // pid copy is an atomic increment).
+  p.links.for_each([&](const pid& l) {
+    send_signal(*as_core(l), new signal_node(node_kind::link_exit, pid_of(p), p.reason));
+  });
+  p.links.clear();
+  p.watchers.for_each([&](const monitor_ref& r, const pid& w) {
+    send_signal(*as_core(w), new signal_node(node_kind::down_signal, pid_of(p), p.reason, r));
+  });
+  p.watchers.clear();
 }
 
 void shard::finish(process_base& p) noexcept {
@@ -423,27 +422,25 @@ void shard::finish(process_base& p) noexcept {
       answer_noproc(*p.core, n);
     n = next;
   }
-  pid me = pid_of(p);
   while (node* m = p.pop_front()) delete m;
   if (p.ack) std::exchange(p.ack, nullptr)->release();  // ended without init_ack: the starter sees the down
   fire_links_and_monitors(p);
   p.monitors.for_each(p.id, [&](const monitor_ref& r, const pid& target) {
-    send_signal(*as_core(target), new signal_node(node_kind::demonitor, me, {}, r));
+    send_signal(*as_core(target), new signal_node(node_kind::demonitor, pid_of(p), {}, r));
   });
   p.monitors = monitor_table{};
   if (p.reason.is(exit_kind::error) && core.options.log) {
     log_event e;
     e.what = log_event::kind::crash_report;
-    e.process = me;
+    e.process = pid_of(p);
     e.reason = p.reason;
-    e.text = "process " + me.to_string() + " crashed: " + p.reason.to_string();
+    e.text = "process " + e.process.to_string() + " crashed: " + p.reason.to_string();
     core.log(e);
   }
   // Out of the live list.
   (p.all_prev ? p.all_prev->all_next : all_head) = p.all_next;
   (p.all_next ? p.all_next->all_prev : all_tail) = p.all_prev;
   p.all_prev = p.all_next = nullptr;
-  me = pid();
   process_core* c = p.core;
   c->body = nullptr;
   delete &p;  // the owner state goes now, while its memory is hot; pids keep the core
