@@ -136,8 +136,10 @@ struct timed_receive_op {
   duration timeout;
 };
 
-template <class M, bool Timed>
+template <class M>
 class receive_awaiter;
+template <class M>
+class timed_receive_awaiter;
 
 }  // namespace detail
 
@@ -152,11 +154,11 @@ class [[nodiscard]] process {
       return process(std::coroutine_handle<promise_type>::from_promise(*this));
     }
     using detail::promise_base::await_transform;
-    detail::receive_awaiter<M, false> await_transform(detail::receive_op) noexcept {
-      return detail::receive_awaiter<M, false>(this->self, duration{});
+    detail::receive_awaiter<M> await_transform(detail::receive_op) noexcept {
+      return detail::receive_awaiter<M>(this->self);
     }
-    detail::receive_awaiter<M, true> await_transform(detail::timed_receive_op op) noexcept {
-      return detail::receive_awaiter<M, true>(this->self, op.timeout);
+    detail::timed_receive_awaiter<M> await_transform(detail::timed_receive_op op) noexcept {
+      return detail::timed_receive_awaiter<M>(this->self, op.timeout);
     }
   };
 
@@ -208,66 +210,88 @@ message<M> take_message(process_base& p, node* n) {
   }
 }
 
-template <class M, bool Timed>
-class receive_awaiter final : waiter, timer_entry {
- public:
-  receive_awaiter(process_base* p, duration t) noexcept : p_(p), timeout_(t) { woken_from_outside = false; }
-  receive_awaiter(receive_awaiter&& o) noexcept
-      : p_(o.p_), timeout_(o.timeout_), got_(std::exchange(o.got_, nullptr)), timed_out_(o.timed_out_),
-        started_(o.started_) {
+// The part of receive shared by its two forms.
+template <class M>
+class receive_base : public waiter {
+ protected:
+  explicit receive_base(process_base* p) noexcept : p_(p) { woken_from_outside = false; }
+  receive_base(receive_base&& o) noexcept : p_(o.p_), got_(std::exchange(o.got_, nullptr)) {
     woken_from_outside = false;
   }
-  ~receive_awaiter() {
-    if (armed()) timer_remove(*p_, *this);
+  ~receive_base() {
     if (got_) delete got_;
   }
-  void bind(process_base&) noexcept {}
-
-  bool await_ready() noexcept {
+  // A message already merged, no signal pending, reductions left: no suspension.
+  bool take_now() noexcept {
     if (p_->first && !p_->inbox_pending() && --p_->reductions > 0) {
       got_ = p_->pop_front();
       return true;
     }
     return false;
   }
-  void await_suspend(std::coroutine_handle<>) noexcept {
+  void park() noexcept {
     p_->wait = this;
     if (p_->reductions <= 0) p_->yield_requested = true;
   }
-  auto await_resume() {
-    if constexpr (Timed) {
-      if (!got_) return std::optional<message<M>>();
-      return std::optional<message<M>>(take_message<M>(*p_, std::exchange(got_, nullptr)));
-    } else {
-      return take_message<M>(*p_, std::exchange(got_, nullptr));
-    }
+  bool take_merged() noexcept {
+    if (got_) return true;
+    if (!p_->first) return false;
+    got_ = p_->pop_front();
+    return true;
   }
 
+  process_base* p_;
+  node* got_ = nullptr;
+};
+
+template <class M>
+class receive_awaiter final : receive_base<M> {
+ public:
+  explicit receive_awaiter(process_base* p) noexcept : receive_base<M>(p) {}
+  receive_awaiter(receive_awaiter&&) noexcept = default;
+  void bind(process_base&) noexcept {}
+  bool await_ready() noexcept { return this->take_now(); }
+  void await_suspend(std::coroutine_handle<>) noexcept { this->park(); }
+  message<M> await_resume() { return take_message<M>(*this->p_, std::exchange(this->got_, nullptr)); }
+  bool ready(process_base&) noexcept override { return this->take_merged(); }
+};
+
+template <class M>
+class timed_receive_awaiter final : receive_base<M>, timer_entry {
+ public:
+  timed_receive_awaiter(process_base* p, duration t) noexcept : receive_base<M>(p), timeout_(t) {}
+  timed_receive_awaiter(timed_receive_awaiter&& o) noexcept
+      : receive_base<M>(std::move(o)), timeout_(o.timeout_), timed_out_(o.timed_out_), started_(o.started_) {}
+  ~timed_receive_awaiter() {
+    if (armed()) timer_remove(*this->p_, *this);
+  }
+  void bind(process_base&) noexcept {}
+  bool await_ready() noexcept { return this->take_now(); }
+  void await_suspend(std::coroutine_handle<>) noexcept { this->park(); }
+  std::optional<message<M>> await_resume() {
+    if (!this->got_) return std::nullopt;
+    return take_message<M>(*this->p_, std::exchange(this->got_, nullptr));
+  }
   bool ready(process_base& p) noexcept override {
-    if (p.first) {
-      got_ = p.pop_front();
+    if (this->take_merged()) {
       if (armed()) timer_remove(p, *this);
       return true;
     }
-    if constexpr (Timed) {
-      if (timed_out_) return true;
-      if (!started_) {
-        started_ = true;
-        if (timeout_ <= duration::zero()) return timed_out_ = true;
-        timer_add(p, *this, now(p) + timeout_);
-      }
+    if (timed_out_) return true;
+    if (!started_) {
+      started_ = true;
+      if (timeout_ <= duration::zero()) return timed_out_ = true;
+      timer_add(p, *this, now(p) + timeout_);
     }
     return false;
   }
   void fire() noexcept override {
     timed_out_ = true;
-    if (p_->try_unblock()) schedule(*p_);
+    if (this->p_->try_unblock()) schedule(*this->p_);
   }
 
  private:
-  process_base* p_;
   duration timeout_;
-  node* got_ = nullptr;
   bool timed_out_ = false;
   bool started_ = false;
 };
