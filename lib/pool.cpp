@@ -7,7 +7,7 @@
 // processes spawned before any runs) costs a pointer pop each, not a malloc.
 // A block may be freed on any thread: it joins that thread's list. When a
 // list grows past a high-water mark (memory migrating from producer threads
-// to a consumer thread), half of it moves to the depot in one batch, where
+// to a consumer thread), the list moves to the depot in one batch, where
 // other threads take it back. The depot's lock is taken once per batch of
 // thousands of blocks, never per message. Slabs are kept for the life of the
 // program, as BEAM keeps its carriers.
@@ -38,7 +38,7 @@ namespace {
 constexpr std::size_t granule = 16;
 constexpr std::size_t classes = 65;  // classes 1..64: blocks of 16 B .. 1 KiB
 constexpr std::size_t slab_bytes = 64 * 1024;
-constexpr std::uint32_t high_water = 32768;  // blocks per class per thread before spilling half
+constexpr std::uint32_t high_water = 32768;  // blocks per class per thread before the list moves to the depot
 
 struct free_block {
   free_block* next;
@@ -125,18 +125,10 @@ struct cache_release {
 }
 
 [[gnu::noinline]] void spill(cache& k, std::size_t c) {
-  // Move the first half of the list to the depot.
-  batch b;
-  b.head = k.head[c];
-  free_block* last = b.head;
-  const std::uint32_t n = k.count[c] / 2;
-  for (std::uint32_t i = 1; i < n; ++i) last = last->next;
-  k.head[c] = last->next;
-  last->next = nullptr;
-  b.tail = last;
-  b.count = n;
-  k.count[c] -= n;
-  the_depot().put(c, b);
+  // The whole list goes to the depot in O(1): its tail is known.
+  the_depot().put(c, batch{k.head[c], k.tail[c], k.count[c]});
+  k.head[c] = k.tail[c] = nullptr;
+  k.count[c] = 0;
 }
 }  // namespace
 

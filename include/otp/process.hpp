@@ -185,29 +185,29 @@ inline constexpr bool is_process_v<process<M>> = true;
 
 namespace detail {
 
+// A trapped exit or a down: the rare case, out of the way of the common one.
+template <class M>
+[[gnu::noinline]] message<M> take_system_message(node* n) {
+  auto* s = static_cast<signal_node*>(n);
+  if (n->kind == node_kind::exit_message) {
+    message<M> r(std::in_place_index<1>, std::move(s->from), std::move(s->reason));
+    delete s;
+    return r;
+  }
+  message<M> r(std::in_place_index<2>, s->ref, std::move(s->from), std::move(s->reason));
+  delete s;
+  return r;
+}
+
 template <class M>
 message<M> take_message(process_base& p, node* n) {
-  dequeued(p, n);
-  switch (n->kind) {
-    case node_kind::message: {
-      auto* m = static_cast<message_node<M>*>(n);
-      message<M> r(std::in_place_index<0>, std::move(m->value));
-      delete m;
-      return r;
-    }
-    case node_kind::exit_message: {
-      auto* s = static_cast<signal_node*>(n);
-      message<M> r(std::in_place_index<1>, std::move(s->from), std::move(s->reason));
-      delete s;
-      return r;
-    }
-    default: {
-      auto* s = static_cast<signal_node*>(n);
-      message<M> r(std::in_place_index<2>, s->ref, std::move(s->from), std::move(s->reason));
-      delete s;
-      return r;
-    }
-  }
+  if (n->kind != node_kind::message) [[unlikely]]
+    return take_system_message<M>(n);
+  if (p.core->bound) p.core->queued.fetch_sub(1, std::memory_order_relaxed);
+  auto* m = static_cast<message_node<M>*>(n);
+  message<M> r(std::in_place_index<0>, std::move(m->value));
+  delete m;
+  return r;
 }
 
 // The part of receive shared by its two forms.
@@ -344,6 +344,9 @@ class sent {
       : status_(o.status_), pending_(std::exchange(o.pending_, nullptr)), target_(std::move(o.target_)),
         self_(o.self_), room_(std::exchange(o.room_, nullptr)) {}
   sent& operator=(sent&&) = delete;
+#if defined(__GNUC__) || defined(__clang__)
+  [[gnu::always_inline]]  // else left out of line in coroutine bodies: one call per message
+#endif
   ~sent() {
     if (pending_ || room_) release();
   }
@@ -396,13 +399,12 @@ inline send_status deliver(process_core& to, node* n) noexcept {
 }  // namespace detail
 
 namespace detail {
+// A bounded mailbox: the rare case, kept out of the common path.
 template <class M, class Make>
-sent send_with(const handle<M>& to, Make make) {
-  auto* p = as_core(to);
-  if (!p || p->exiting.load(std::memory_order_relaxed)) return sent(send_status::dropped);
-  if (p->bound && p->queued.fetch_add(1, std::memory_order_relaxed) >= p->bound) {
-    p->queued.fetch_sub(1, std::memory_order_relaxed);
-    switch (p->policy) {
+[[gnu::noinline]] sent send_bounded(process_core& p, const handle<M>& to, Make& make) {
+  if (p.queued.fetch_add(1, std::memory_order_relaxed) >= p.bound) {
+    p.queued.fetch_sub(1, std::memory_order_relaxed);
+    switch (p.policy) {
       case overflow::drop:
         return sent(send_status::dropped);
       case overflow::fail:
@@ -411,6 +413,15 @@ sent send_with(const handle<M>& to, Make make) {
         return sent(make(), to);
     }
   }
+  return sent(deliver(p, make()));
+}
+
+template <class M, class Make>
+sent send_with(const handle<M>& to, Make make) {
+  auto* p = as_core(to);
+  if (!p || p->exiting.load(std::memory_order_relaxed)) return sent(send_status::dropped);
+  if (p->bound) [[unlikely]]
+    return send_bounded(*p, to, make);
   return sent(deliver(*p, make()));
 }
 }  // namespace detail
