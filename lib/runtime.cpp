@@ -119,8 +119,9 @@ void shard::adopt(process_base& p, bool fresh) noexcept {
   p.all_next = nullptr;
   (all_tail ? all_tail->all_next : all_head) = &p;
   all_tail = &p;
-  if (live++ == 0) work = asio::prefer(core.executor, asio::execution::outstanding_work.tracked);
-  core.live.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t n = live.load(std::memory_order_relaxed);
+  live.store(n + 1, std::memory_order_relaxed);
+  if (n == 0) work = asio::prefer(core.executor, asio::execution::outstanding_work.tracked);
   if (fresh) {
     p.run_next = fresh_head;
     fresh_head = &p;
@@ -428,7 +429,6 @@ void shard::finish(process_base& p) noexcept {
   p.monitors.for_each(p.id, [&](const monitor_ref& r, const pid& target) {
     send_signal(*as_core(target), new signal_node(node_kind::demonitor, pid_of(p), {}, r));
   });
-  p.monitors = monitor_table{};
   if (p.reason.is(exit_kind::error) && core.options.log) {
     log_event e;
     e.what = log_event::kind::crash_report;
@@ -444,8 +444,9 @@ void shard::finish(process_base& p) noexcept {
   process_core* c = p.core;
   c->body = nullptr;
   delete &p;  // the owner state goes now, while its memory is hot; pids keep the core
-  core.live.fetch_sub(1, std::memory_order_relaxed);
-  if (--live == 0) {
+  const std::size_t left = live.load(std::memory_order_relaxed) - 1;
+  live.store(left, std::memory_order_relaxed);
+  if (left == 0) {
     // Whatever is left in the timer queue belongs to dead processes.
     for (auto* e : heap) e->heap_index = timer_entry::not_armed;
     std::vector<timer_entry*> stale;
@@ -592,7 +593,13 @@ void runtime_core::on_idle() noexcept {
       if (s->next_deadline.load(std::memory_order_acquire) <= now_ns) s->schedule_drain();
     return;
   }
-  if (live.load(std::memory_order_acquire) > 0 && options.on_deadlock) options.on_deadlock();
+  if (live_count() > 0 && options.on_deadlock) options.on_deadlock();
+}
+
+std::size_t runtime_core::live_count() const noexcept {
+  std::size_t n = 0;
+  for (auto& s : shards) n += s->live.load(std::memory_order_acquire);
+  return n;
 }
 
 void runtime_core::log(const log_event& e) const noexcept {
@@ -623,6 +630,18 @@ void op_completed(process_base& p) noexcept {
 
 namespace {
 std::atomic<std::uint64_t> next_pid_number{1};  // one sequence for the program: pids are never reused
+constexpr std::uint64_t pid_block = 1024;
+
+// A shard takes pid numbers from the sequence in blocks, so a spawn costs no
+// atomic increment; a spawn from outside any process takes one directly.
+std::uint64_t take_pid_number(shard* s) noexcept {
+  if (!s) return next_pid_number.fetch_add(1, std::memory_order_relaxed);
+  if (s->id_next == s->id_end) {
+    s->id_next = next_pid_number.fetch_add(pid_block, std::memory_order_relaxed);
+    s->id_end = s->id_next + pid_block;
+  }
+  return s->id_next++;
+}
 }
 
 process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag,
@@ -638,7 +657,7 @@ process_base* new_process(runtime* rt, process_base* parent, const spawn_options
   else
     home = core.shards[core.round_robin.fetch_add(1, std::memory_order_relaxed) % core.shards.size()].get();
   auto* c = new process_core;
-  c->id = next_pid_number.fetch_add(1, std::memory_order_relaxed);
+  c->id = take_pid_number(parent && tl_shard == parent->home() ? parent->home() : nullptr);
   c->message_type = tag;
   c->message_type_name = type_name;
   c->home = home;
@@ -922,7 +941,7 @@ void runtime::shutdown() {
       }
     };
     for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid_of(*p), exit_reason::shutdown());
-    if (s.live) {
+    if (s.live.load(std::memory_order_relaxed)) {
       auto* k = new kill_timer(s);
       s.heap_push(*k, s.core.clk->now() + grace);
     }
@@ -936,12 +955,11 @@ void runtime::kill_all() {
 }
 
 std::size_t runtime::live() const noexcept {
-  auto n = core_->live.load(std::memory_order_acquire);
-  return n > 0 ? static_cast<std::size_t>(n) : 0;
+  return core_->live_count();
 }
 
 runtime::activity runtime::state() const noexcept {
-  if (core_->live.load() <= 0) return activity::stopped;
+  if (core_->live_count() == 0) return activity::stopped;
   if (core_->busy.load() > 0) return activity::busy;
   for (auto& s : core_->shards)
     if (s->next_deadline.load() != INT64_MAX) return activity::idle_waiting;

@@ -49,7 +49,11 @@ struct shard {
   bool nested = false;  ///< running fresh processes inside a spawner's spawn call
   process_base* all_head = nullptr;  ///< live processes, spawn order
   process_base* all_tail = nullptr;
-  std::size_t live = 0;
+  /// Live processes here: written by the owner only (no read-modify-write),
+  /// read by anyone (runtime::live, deadlock detection).
+  std::atomic<std::size_t> live{0};
+  std::uint64_t id_next = 0;  ///< this shard's block of pid numbers
+  std::uint64_t id_end = 0;
   asio::any_io_executor work;  ///< holds the io_context while processes live
   std::vector<timer_entry*> heap;
   std::uint64_t timer_seq = 0;
@@ -103,7 +107,7 @@ struct runtime_core {
   std::vector<std::unique_ptr<shard>> shards;
   std::atomic<std::size_t> round_robin{0};
   std::atomic<std::int64_t> busy{0};  ///< scheduled shards + Asio operations in flight
-  std::atomic<std::int64_t> live{0};
+  std::size_t live_count() const noexcept;
   std::atomic<bool> stopping{false};
 
   void on_idle() noexcept;
