@@ -191,12 +191,6 @@ monitor_ref monitor_table::add(std::uint64_t owner, pid target) {
   return monitor_ref(owner, i, s.seq);
 }
 
-const pid* monitor_table::find(const monitor_ref& r) const noexcept {
-  if (r.slot() >= slots_.size()) return nullptr;
-  const slot& s = slots_[r.slot()];
-  return s.active && s.seq == r.seq() ? &s.target : nullptr;
-}
-
 bool monitor_table::remove(const monitor_ref& r, pid* target) {
   if (r.slot() >= slots_.size()) return false;
   slot& s = slots_[r.slot()];

@@ -158,8 +158,6 @@ class link_set {
 class monitor_table {
  public:
   monitor_ref add(std::uint64_t owner, pid target);
-  /// The target of an active monitor, or nullptr.
-  const pid* find(const monitor_ref& r) const noexcept;
   /// Deactivates; false if it was not active. The target goes to *target if given.
   bool remove(const monitor_ref& r, pid* target = nullptr);
   template <class F>
@@ -235,7 +233,6 @@ struct reply_slot {
   bool written() const noexcept { return state.load(std::memory_order_acquire) == 2; }
   virtual ~reply_slot() = default;
 };
-struct start_ack;
 
 // ---- the control block ----
 // Two parts. `process_core` is what a pid refers to: identity and the mailbox
