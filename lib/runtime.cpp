@@ -27,7 +27,6 @@ thread_local shard* tl_shard = nullptr;
 
 process_base* current() noexcept { return tl_process; }
 shard* current_shard() noexcept { return tl_shard; }
-void set_current_shard(shard* s) noexcept { tl_shard = s; }
 
 process_base& current_or_throw(const char* what) {
   if (auto* p = tl_process) return *p;
@@ -572,8 +571,8 @@ shard::shard(runtime_core& c, std::size_t idx)
 
 shard::~shard() = default;
 
-runtime_core::runtime_core(runtime& rt, asio::any_io_executor ex, runtime_options o)
-    : owner(rt), executor(std::move(ex)), options(std::move(o)) {
+runtime_core::runtime_core(asio::any_io_executor ex, runtime_options o)
+    : executor(std::move(ex)), options(std::move(o)) {
   clk = options.clock ? options.clock : std::make_shared<steady_clock_source>();
   virtual_clock = clk->is_virtual();
   std::size_t n = options.shards ? options.shards : std::max(1u, std::thread::hardware_concurrency());
@@ -676,7 +675,8 @@ process_base* new_process(runtime* rt, process_base* parent, const spawn_options
   return p;
 }
 
-void start_process(process_base& p, process_base* parent, const spawn_options& o, monitor_ref* mon) {
+void start_process(process_base& p, process_base* parent, const spawn_options& o, monitor_ref* mon,
+                   bool may_run_inline) {
   if (o.link) {
     parent->links.add(pid_of(p));
     p.links.add(pid_of(*parent));
@@ -688,7 +688,7 @@ void start_process(process_base& p, process_base* parent, const spawn_options& o
   if (parent && parent->home() == p.home() && tl_shard == p.home()) {
     shard& s = *p.home();
     s.adopt(p, true);
-    if (++parent->spawn_streak >= config::spawn_batch && parent->in_body && !s.nested) {
+    if (++parent->spawn_streak >= config::spawn_batch && may_run_inline && parent->in_body && !s.nested) {
       // A spawn loop: run what it spawned so far before it goes on.
       parent->spawn_streak = 0;
       s.nested = true;
@@ -880,7 +880,7 @@ void sent::release() noexcept {
 // ---------------------------------------------------------------- runtime
 
 runtime::runtime(asio::any_io_executor ex, runtime_options options)
-    : core_(std::make_unique<detail::runtime_core>(*this, std::move(ex), std::move(options))) {}
+    : core_(std::make_unique<detail::runtime_core>(std::move(ex), std::move(options))) {}
 
 runtime::~runtime() {
   // Processes still alive here were stranded by io_context::stop(): destroy

@@ -98,8 +98,7 @@ struct shard {
 };
 
 struct runtime_core {
-  runtime_core(runtime& rt, asio::any_io_executor ex, runtime_options o);
-  runtime& owner;
+  runtime_core(asio::any_io_executor ex, runtime_options o);
   asio::any_io_executor executor;
   runtime_options options;
   std::shared_ptr<otp::clock> clk;
@@ -132,10 +131,8 @@ void runtime_core::post_to(shard& s, F f) {
 
 /// The shard this thread is draining (or whose strand it is in), or nullptr.
 shard* current_shard() noexcept;
-void set_current_shard(shard* s) noexcept;
 
-/// Counts an Asio operation a process awaits (for idle/deadlock detection).
-void op_started(process_base& p) noexcept;
+/// Ends the count op_started (asio.hpp) began, for idle/deadlock detection.
 void op_finished(process_base& p) noexcept;
 
 }  // namespace otp::detail

@@ -69,11 +69,6 @@ void harness::fail(std::string what) {
   impl_->rep.failures.push_back(std::move(what));
 }
 
-bool harness::failed_already() const {
-  std::lock_guard<std::mutex> g(impl_->m);
-  return !impl_->rep.failures.empty();
-}
-
 void harness::body_ended(const exit_reason& r) {
   {
     std::lock_guard<std::mutex> g(impl_->m);

@@ -144,11 +144,6 @@ namespace detail {
 
 // ---------------------------------------------------------------- link_set
 
-bool link_set::contains(const pid& p) const {
-  if (big_) return big_->count(p.id()) != 0;
-  return std::find(small_.begin(), small_.end(), p) != small_.end();
-}
-
 bool link_set::add(const pid& p) {
   if (big_) return big_->emplace(p.id(), p).second;
   if (std::find(small_.begin(), small_.end(), p) != small_.end()) return false;

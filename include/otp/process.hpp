@@ -565,7 +565,10 @@ namespace detail {
 
 process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag,
                           const char* type_name);
-void start_process(process_base& p, process_base* parent, const spawn_options& o, monitor_ref* mon);
+/// may_run_inline: whether this spawn may run the caller's fresh processes
+/// inline (config::spawn_batch).
+void start_process(process_base& p, process_base* parent, const spawn_options& o, monitor_ref* mon,
+                   bool may_run_inline);
 void abandon_process(process_base& p) noexcept;
 
 template <class Fn>
@@ -613,7 +616,9 @@ auto spawn_with_ack(reply_slot* ack, runtime* rt, process_base* parent, const sp
     ack->retain();  // the child's reference, dropped when it acknowledges or ends
     p->ack = ack;
   }
-  start_process(*p, parent, o, &r.monitor);
+  // A synchronous start wires its wait only after this returns: not a point
+  // to run the new child inline.
+  start_process(*p, parent, o, &r.monitor, ack == nullptr);
   return r;
 }
 

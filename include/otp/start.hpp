@@ -87,13 +87,9 @@ class start_awaiter final : public start_base {
     so.link = opts_.link;
     so.monitor = true;  // linked and monitored atomically with the spawn, as proc_lib does
     auto* ack = make_ack();
-    // Not a point to run the new child inline (config::spawn_batch): the
-    // starter's wait is wired only below.
-    const bool in_body = std::exchange(p_->in_body, false);
     auto child = std::apply(
         [&](auto&&... a) { return spawn_with_ack(ack, nullptr, p_, so, std::move(f_), std::move(a)...); },
         std::move(args_));
-    p_->in_body = in_body;
     begin(std::move(child.pid), child.monitor);
   }
   result<handle<M>> await_resume() {

@@ -55,9 +55,7 @@ class harness {
   explicit harness(const options& o);
   ~harness();
   otp::runtime& rt() noexcept;
-  duration time_limit() const noexcept { return opts_.time_limit; }
   void fail(std::string what);
-  bool failed_already() const;
   void body_ended(const exit_reason& r);
   /// Called by the watcher once the body is gone and the rest had a chance to end.
   void check_leftovers(std::size_t own);

@@ -131,7 +131,6 @@ struct timer_entry {
 /// The set of linked pids: a small vector, a hash map once it grows.
 class link_set {
  public:
-  bool contains(const pid& p) const;
   /// false if already present.
   bool add(const pid& p);
   bool remove(const pid& p);
