@@ -643,8 +643,7 @@ std::uint64_t take_pid_number(shard* s) noexcept {
 }
 }
 
-process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag,
-                          const char* type_name) {
+process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag) {
   runtime_core& core = rt ? rt->core() : parent->home()->core;
   if (!parent && (o.link || o.monitor))
     throw std::logic_error("otp::spawn_opt: link and monitor need a calling process");
@@ -658,7 +657,6 @@ process_base* new_process(runtime* rt, process_base* parent, const spawn_options
   auto* c = new process_core;
   c->id = take_pid_number(parent && tl_shard == parent->home() ? parent->home() : nullptr);
   c->message_type = tag;
-  c->message_type_name = type_name;
   c->home = home;
   c->bound = o.mailbox_bound;
   c->policy = o.on_full;
@@ -906,7 +904,7 @@ runtime::~runtime() {
       if (p->ack) std::exchange(p->ack, nullptr)->release();
       p->links.clear();
       p->watchers.clear();
-      p->monitors = monitor_table{};
+      p->monitors.clear();
       p->parent = pid();
     }
     for (auto* p : stranded) {

@@ -9,6 +9,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <typeinfo>
@@ -25,17 +26,30 @@ std::string demangle(const char* name) {
 
 // ---------------------------------------------------------------- exit_reason
 
+struct exit_reason::data {
+  mutable std::atomic<std::uint32_t> refs{1};
+  std::string type;
+  std::string text;
+};
+
+exit_reason::exit_reason(exit_kind k, std::string type, std::string text)
+    : kind_(k), data_(new data{{1}, std::move(type), std::move(text)}) {}
+
+void exit_reason::retain(const data* d) noexcept { d->refs.fetch_add(1, std::memory_order_relaxed); }
+
+void exit_reason::release(const data* d) noexcept {
+  if (d->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete d;
+}
+
 exit_reason exit_reason::shutdown(std::string payload) {
-  return exit_reason(exit_kind::shutdown, std::make_shared<const data>(data{{}, std::move(payload)}));
+  return exit_reason(exit_kind::shutdown, {}, std::move(payload));
 }
 
 exit_reason exit_reason::error(std::string type, std::string what) {
-  return exit_reason(exit_kind::error, std::make_shared<const data>(data{std::move(type), std::move(what)}));
+  return exit_reason(exit_kind::error, std::move(type), std::move(what));
 }
 
-exit_reason exit_reason::other(std::string term) {
-  return exit_reason(exit_kind::other, std::make_shared<const data>(data{{}, std::move(term)}));
-}
+exit_reason exit_reason::other(std::string term) { return exit_reason(exit_kind::other, {}, std::move(term)); }
 
 exit_reason exit_reason::from_exception(std::exception_ptr e) {
   if (!e) return error("unknown", "");
@@ -169,32 +183,46 @@ bool link_set::remove(const pid& p) {
 
 // ---------------------------------------------------------------- monitor_table
 
+void monitor_table::clear() noexcept {
+  for (std::uint32_t i = 0; i < used_; ++i) at(i).~slot();
+  for (slot* c : chunks_) deallocate(c, sizeof(slot) * chunk_slots);
+  chunks_.clear();
+  used_ = 0;
+  free_ = none;
+  active_ = 0;
+}
+
 monitor_ref monitor_table::add(std::uint64_t owner, pid target) {
   std::uint32_t i;
-  if (!free_.empty()) {
-    i = free_.back();
-    free_.pop_back();
+  if (free_ != none) {
+    i = free_;
+    free_ = at(i).next_free;
   } else {
-    i = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
+    if (used_ % chunk_slots == 0) {
+      if (chunks_.size() == chunks_.capacity())  // may throw: nothing changed yet
+        chunks_.reserve(chunks_.empty() ? 4 : 2 * chunks_.size());
+      chunks_.push_back(static_cast<slot*>(allocate(sizeof(slot) * chunk_slots)));
+    }
+    i = used_++;
+    new (&at(i)) slot();
   }
-  slot& s = slots_[i];
+  slot& s = at(i);
   ++s.seq;
-  s.active = true;
   s.target = std::move(target);
   ++active_;
   return monitor_ref(owner, i, s.seq);
 }
 
 bool monitor_table::remove(const monitor_ref& r, pid* target) {
-  if (r.slot() >= slots_.size()) return false;
-  slot& s = slots_[r.slot()];
-  if (!s.active || s.seq != r.seq()) return false;
-  s.active = false;
+  if (r.slot() >= used_) return false;
+  slot& s = at(r.slot());
+  if (!(s.seq & 1) || s.seq != r.seq()) return false;
+  ++s.seq;
   --active_;
-  free_.push_back(r.slot());
   if (target) *target = std::move(s.target);
   s.target = pid();
+  s.next_free = free_;
+  free_ = r.slot();
   return true;
 }
 

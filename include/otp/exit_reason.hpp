@@ -2,8 +2,8 @@
 #pragma once
 // otp::exit_reason: why a process ended.
 //
-// A small value type, cheap to copy (the common reasons carry no payload; the
-// ones that do share it). The kinds follow Erlang exactly:
+// A small value type (16 bytes), cheap to copy: the common reasons carry no
+// payload; the ones that do share one immutable, reference-counted payload. The kinds follow Erlang exactly:
 //
 //   normal            the body returned, or exit(normal).
 //   shutdown          a supervisor (or runtime::shutdown) asked it to stop;
@@ -27,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace otp {
 
@@ -36,6 +37,18 @@ class exit_reason {
  public:
   /// Default: normal.
   exit_reason() noexcept = default;
+  exit_reason(const exit_reason& o) noexcept : kind_(o.kind_), data_(o.data_) {
+    if (data_) retain(data_);
+  }
+  exit_reason(exit_reason&& o) noexcept : kind_(o.kind_), data_(std::exchange(o.data_, nullptr)) {}
+  exit_reason& operator=(exit_reason o) noexcept {
+    std::swap(kind_, o.kind_);
+    std::swap(data_, o.data_);
+    return *this;
+  }
+  ~exit_reason() {
+    if (data_) release(data_);
+  }
 
   static exit_reason normal() noexcept { return exit_reason(exit_kind::normal); }
   static exit_reason shutdown() noexcept { return exit_reason(exit_kind::shutdown); }
@@ -68,15 +81,14 @@ class exit_reason {
   friend bool operator==(const exit_reason& a, const exit_reason& b) noexcept;
 
  private:
-  struct data {
-    std::string type;
-    std::string text;
-  };
+  struct data;  // reference count, exception type, text (lib/values.cpp)
   explicit exit_reason(exit_kind k) noexcept : kind_(k) {}
-  exit_reason(exit_kind k, std::shared_ptr<const data> d) noexcept : kind_(k), data_(std::move(d)) {}
+  exit_reason(exit_kind k, std::string type, std::string text);
+  static void retain(const data* d) noexcept;
+  static void release(const data* d) noexcept;
 
   exit_kind kind_ = exit_kind::normal;
-  std::shared_ptr<const data> data_;
+  const data* data_ = nullptr;
 };
 
 /// Thrown by otp::exit(reason) to end the calling process with `reason`; the

@@ -25,18 +25,27 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <typeinfo>
 #include <utility>
 
 namespace otp {
 namespace detail {
 
-/// Identifies a message type at run time: one address per type.
-using type_tag = const void*;
+/// Identifies a message type at run time: one address per type, which also
+/// knows the type's (mangled) name for error messages.
+struct type_desc {
+  const char* (*name)() noexcept;
+};
+using type_tag = const type_desc*;
 template <class T>
-inline constexpr char type_tag_anchor = 0;
+const char* type_name_of() noexcept {
+  return typeid(T).name();
+}
+template <class T>
+inline constexpr type_desc type_desc_of{&type_name_of<T>};
 template <class T>
 constexpr type_tag tag_of() noexcept {
-  return &type_tag_anchor<T>;
+  return &type_desc_of<T>;
 }
 
 /// The part of a process control block a pid needs; the rest is in
@@ -45,7 +54,6 @@ struct process_header {
   std::atomic<std::uint32_t> refs{1};
   std::uint64_t id = 0;
   type_tag message_type = nullptr;
-  const char* message_type_name = "";
 };
 
 void destroy_process(process_header* p) noexcept;
@@ -112,7 +120,7 @@ class handle : public pid {
     if (!p) return error(errc::noproc);
     if (p.get()->message_type != detail::tag_of<M>())
       return error(errc::bad_message_type,
-                   exit_reason::other(std::string("process takes ") + p.get()->message_type_name));
+                   exit_reason::other(std::string("process takes ") + p.get()->message_type->name()));
     return handle(std::move(p));
   }
 

@@ -563,8 +563,7 @@ void exit(const pid& p, exit_reason reason);
 
 namespace detail {
 
-process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag,
-                          const char* type_name);
+process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag);
 /// may_run_inline: whether this spawn may run the caller's fresh processes
 /// inline (config::spawn_batch).
 void start_process(process_base& p, process_base* parent, const spawn_options& o, monitor_ref* mon,
@@ -600,7 +599,7 @@ auto spawn_with_ack(reply_slot* ack, runtime* rt, process_base* parent, const sp
   using P = body_t<F, A...>;
   static_assert(is_process_v<P>, "a process body must return otp::process<M>");
   using M = typename P::message_type;
-  process_base* p = new_process(rt, parent, o, tag_of<M>(), typeid(M).name());
+  process_base* p = new_process(rt, parent, o, tag_of<M>());
   try {
     auto& fn = store_closure(*p, std::forward<F>(f));
     P proc = std::invoke(fn, std::forward<A>(a)...);

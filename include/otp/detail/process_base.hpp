@@ -154,26 +154,46 @@ class link_set {
 };
 
 /// Monitors this process holds on others, indexed by the ref's slot: O(1).
+/// Slots live in fixed chunks from the pool, so a process holding 100k
+/// monitors never copies its table as it grows; free slots form a list
+/// threaded through the slots themselves. A slot is active while its `seq`
+/// is odd; the ref remembers the seq, so a stale ref never matches.
 class monitor_table {
  public:
+  monitor_table() = default;
+  monitor_table(const monitor_table&) = delete;
+  monitor_table& operator=(const monitor_table&) = delete;
+  ~monitor_table() {
+    if (used_) clear();
+  }
+
   monitor_ref add(std::uint64_t owner, pid target);
   /// Deactivates; false if it was not active. The target goes to *target if given.
   bool remove(const monitor_ref& r, pid* target = nullptr);
   template <class F>
   void for_each(std::uint64_t owner, F&& f) const {
-    for (std::uint32_t i = 0; i < slots_.size(); ++i)
-      if (slots_[i].active) f(monitor_ref(owner, i, slots_[i].seq), slots_[i].target);
+    for (std::uint32_t i = 0; i < used_; ++i) {
+      const slot& s = at(i);
+      if (s.seq & 1) f(monitor_ref(owner, i, s.seq), s.target);
+    }
   }
   bool empty() const noexcept { return active_ == 0; }
+  /// Drops every monitor (without telling their targets) and the storage.
+  void clear() noexcept;
 
  private:
   struct slot {
-    std::uint32_t seq = 0;
-    bool active = false;
     pid target;
+    std::uint32_t seq = 0;        ///< odd: active
+    std::uint32_t next_free = 0;  ///< while free: the next free slot, or `none`
   };
-  std::vector<slot> slots_;
-  std::vector<std::uint32_t> free_;
+  static constexpr std::uint32_t chunk_slots = 64;
+  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+  slot& at(std::uint32_t i) const noexcept { return chunks_[i / chunk_slots][i % chunk_slots]; }
+
+  std::vector<slot*> chunks_;
+  std::uint32_t used_ = 0;  ///< slots ever handed out
+  std::uint32_t free_ = none;
   std::size_t active_ = 0;
 };
 
