@@ -222,7 +222,7 @@ void shard::run(process_base& p) noexcept {
       process_scope scope(&p);
       p.spawn_streak = 0;
       p.in_body = true;
-      p.frame.resume();
+      p.resume_point.resume();
       p.in_body = false;
     }
     if (p.frame.done()) {
@@ -386,7 +386,8 @@ void shard::destroy_frame(process_base& p) noexcept {
   if (p.frame) {
     process_scope scope(&p);
     auto f = std::exchange(p.frame, {});
-    f.destroy();
+    p.resume_point = {};
+    f.destroy();  // the body's frame owns the tasks it awaits: they go with it
   }
   p.wait = nullptr;
   p.drop_closure();

@@ -102,13 +102,12 @@ class ref_awaiter {
   A* a_;
 };
 
-struct promise_base {
+// What every coroutine running in a process shares: the process it runs in,
+// and the binding of what it awaits to that process.
+struct promise_core {
   process_base* self = nullptr;
 
   std::suspend_always initial_suspend() noexcept { return {}; }
-  std::suspend_always final_suspend() noexcept { return {}; }
-  void return_void() noexcept {}
-  void unhandled_exception() noexcept;
 
   // Every awaitable is bound to the awaiting process here, and handed back as
   // a prvalue: GCC 12 copies an awaiter returned by reference.
@@ -128,6 +127,13 @@ struct promise_base {
   static void operator delete(void* p, std::size_t n) noexcept { deallocate(p, n); }
 };
 
+// A process body's promise: it ends the process.
+struct promise_base : promise_core {
+  std::suspend_always final_suspend() noexcept { return {}; }
+  void return_void() noexcept {}
+  void unhandled_exception() noexcept;
+};
+
 struct receive_op {
   receive_op() noexcept = default;
 };
@@ -141,6 +147,15 @@ class receive_awaiter;
 template <class M>
 class timed_receive_awaiter;
 
+}  // namespace detail
+
+template <class T, class M>
+class task;
+
+namespace detail {
+/// A task that receives must run in a process of its message type.
+template <class TaskM, class M>
+inline constexpr bool task_fits = std::is_void_v<TaskM> || std::is_same_v<TaskM, M>;
 }  // namespace detail
 
 /// The return type of a process body taking messages of type M.
@@ -159,6 +174,16 @@ class [[nodiscard]] process {
     }
     detail::timed_receive_awaiter<M> await_transform(detail::timed_receive_op op) noexcept {
       return detail::timed_receive_awaiter<M>(this->self, op.timeout);
+    }
+    template <class T, class TM>
+    decltype(auto) await_transform(task<T, TM>&& t) noexcept {
+      static_assert(detail::task_fits<TM, M>, "this task receives another message type than the process awaiting it");
+      return detail::promise_base::await_transform(std::move(t));
+    }
+    template <class T, class TM>
+    decltype(auto) await_transform(task<T, TM>& t) noexcept {
+      static_assert(detail::task_fits<TM, M>, "this task receives another message type than the process awaiting it");
+      return detail::promise_base::await_transform(t);
     }
   };
 
@@ -606,6 +631,7 @@ auto spawn_with_ack(reply_slot* ack, runtime* rt, process_base* parent, const sp
     auto h = proc.release();
     h.promise().self = p;
     p->frame = h;
+    p->resume_point = h;
   } catch (...) {
     abandon_process(*p);
     throw;

@@ -317,7 +317,8 @@ struct process_base : pooled {
   node* first = nullptr;  ///< private FIFO of receivable nodes
   node* last = nullptr;
   waiter* wait = nullptr;
-  std::coroutine_handle<> frame;
+  std::coroutine_handle<> frame;         ///< the body's frame: destroyed when the process ends
+  std::coroutine_handle<> resume_point;  ///< the innermost coroutine awaiting (the body, or a task it awaits)
   int reductions = config::reductions;
   bool trap_exit = false;
   bool yield_requested = false;
