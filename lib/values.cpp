@@ -126,6 +126,16 @@ class otp_category final : public std::error_category {
         return "not_found";
       case errc::shutting_down:
         return "shutting_down";
+      case errc::already_present:
+        return "already_present";
+      case errc::running:
+        return "running";
+      case errc::restarting:
+        return "restarting";
+      case errc::max_children:
+        return "max_children";
+      case errc::invalid_spec:
+        return "invalid_spec";
     }
     return "otp error " + std::to_string(c);
   }
@@ -139,7 +149,8 @@ const std::error_category& category() noexcept {
 
 std::string error::message() const {
   std::string m = code.message();
-  if (!(reason == exit_reason()) ) m += ": " + reason.to_string();
+  if (!(reason == exit_reason())) m += ": " + reason.to_string();
+  if (process) m += " (" + process.to_string() + ")";
   return m;
 }
 

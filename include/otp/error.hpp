@@ -10,6 +10,7 @@
 // spelling of Elixir's `!` functions. There are no throwing twin overloads.
 
 #include <otp/exit_reason.hpp>
+#include <otp/detail/pid_value.hpp>
 
 #include <boost/outcome/result.hpp>
 
@@ -29,23 +30,32 @@ enum class errc {
   not_in_process,    ///< an operation that needs a calling process was used outside one
   ignored,           ///< a synchronous start whose init answered `ignore` (not a failure in OTP)
   start_failed,      ///< a synchronous start whose init failed; see error::reason
-  already_started,   ///< a name is taken by a live process (see the registry)
+  already_started,   ///< a name or child id is taken by a live process: error::process is that process
   not_found,         ///< no such name or child
   shutting_down,     ///< the runtime is shutting down and refuses new work
+  already_present,   ///< a supervisor already has a (stopped) child with that id
+  running,           ///< the child is running: stop it first
+  restarting,        ///< the child is being restarted (its last restart failed; another is due)
+  max_children,      ///< a dynamic supervisor has as many children as it may
+  invalid_spec,      ///< a child spec or supervisor flags are not valid; error::reason says why
 };
 
 const std::error_category& category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
 
-/// The error half of otp::result: a code, and the exit reason behind it.
+/// The error half of otp::result: a code, the exit reason behind it, and the
+/// process it is about where there is one (already_started: the process that
+/// holds the name or child id).
 struct error {
   std::error_code code;
   exit_reason reason;
+  pid process;
 
   error() = default;
   error(errc c) : code(make_error_code(c)) {}  // NOLINT: implicit on purpose, `return otp::errc::timeout;`
   error(errc c, exit_reason r) : code(make_error_code(c)), reason(std::move(r)) {}
   error(std::error_code c, exit_reason r = {}) : code(c), reason(std::move(r)) {}
+  error(errc c, pid who) : code(make_error_code(c)), process(std::move(who)) {}
 
   bool operator==(errc c) const noexcept { return code == make_error_code(c); }
   /// "noproc", "exited: {error,std::runtime_error,\"boom\"}".
