@@ -19,6 +19,9 @@
 
 #include <cstdlib>
 #include <mutex>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include <new>
 #include <vector>
 
@@ -70,6 +73,45 @@ class depot {
   std::vector<batch> lists_[classes];
 };
 
+// Slabs are cut from 1 MiB chunks that the kernel fills in one call
+// (MAP_POPULATE) instead of one page fault per 4 KiB page at first touch:
+// in a burst that needs fresh memory (100k processes whose down messages are
+// all pending at once) the faults were a fifth of the time. Taken once per
+// slab, under a lock.
+class slab_source {
+ public:
+  char* take() {
+    std::lock_guard<std::mutex> g(m_);
+    if (left_ < slab_bytes) {
+      next_ = static_cast<char*>(fresh_chunk());
+      left_ = chunk_bytes;
+    }
+    char* s = next_;
+    next_ += slab_bytes;
+    left_ -= slab_bytes;
+    return s;
+  }
+
+ private:
+  static constexpr std::size_t chunk_bytes = 1024 * 1024;
+  static void* fresh_chunk() {
+#if defined(__linux__) && defined(MAP_POPULATE)
+    void* c = ::mmap(nullptr, chunk_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (c != MAP_FAILED) return c;
+#endif
+    if (void* c = std::malloc(chunk_bytes)) return c;
+    throw std::bad_alloc();
+  }
+  std::mutex m_;
+  char* next_ = nullptr;
+  std::size_t left_ = 0;
+};
+
+slab_source& the_slabs() {
+  static slab_source* s = new slab_source;  // never destroyed, like the slabs
+  return *s;
+}
+
 depot& the_depot() {
   static depot* d = new depot;  // never destroyed: threads may exit after static destruction
   return *d;
@@ -108,8 +150,7 @@ struct cache_release {
   if (!the_depot().take(c, b)) {
     const std::size_t size = c * granule;
     const std::size_t n = slab_bytes / size;
-    char* slab = static_cast<char*>(std::malloc(n * size));
-    if (!slab) throw std::bad_alloc();
+    char* slab = the_slabs().take();
     for (std::size_t i = 0; i < n; ++i) {
       auto* blk = reinterpret_cast<free_block*>(slab + i * size);
       blk->next = b.head;
