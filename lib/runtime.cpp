@@ -85,7 +85,7 @@ void shard::push_remote(process_base& p) noexcept {
   schedule_drain();
 }
 
-void shard::post_task(task* t) noexcept {
+void shard::post_task(shard_job* t) noexcept {
   auto* h = remote_tasks.load(std::memory_order_relaxed);
   do {
     t->next = h;
@@ -133,16 +133,16 @@ void shard::drain() noexcept {
   shard_scope scope(this);
   for (;;) {
     if (remote_tasks.load(std::memory_order_relaxed)) {
-      task* t = remote_tasks.exchange(nullptr, std::memory_order_acquire);
-      task* fifo = nullptr;
+      shard_job* t = remote_tasks.exchange(nullptr, std::memory_order_acquire);
+      shard_job* fifo = nullptr;
       while (t) {
-        task* n = t->next;
+        shard_job* n = t->next;
         t->next = fifo;
         fifo = t;
         t = n;
       }
       while (fifo) {
-        task* n = fifo->next;
+        shard_job* n = fifo->next;
         fifo->run(*this);
         delete fifo;
         fifo = n;

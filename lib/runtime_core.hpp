@@ -20,10 +20,10 @@ namespace otp::detail {
 struct runtime_core;
 
 /// Work handed to a shard from another thread.
-struct task {
-  task* next = nullptr;
+struct shard_job {
+  shard_job* next = nullptr;
   virtual void run(shard& s) = 0;
-  virtual ~task() = default;
+  virtual ~shard_job() = default;
 };
 
 struct shard {
@@ -38,7 +38,7 @@ struct shard {
   // ---- cross-thread ----
   std::atomic<bool> scheduled{false};
   std::atomic<process_base*> remote_procs{nullptr};
-  std::atomic<task*> remote_tasks{nullptr};
+  std::atomic<shard_job*> remote_tasks{nullptr};
   std::atomic<std::int64_t> next_deadline{INT64_MAX};  ///< published for the virtual clock
 
   // ---- owner (inside the strand) ----
@@ -71,7 +71,7 @@ struct shard {
     run_tail = &p;
   }
   void push_remote(process_base& p) noexcept;
-  void post_task(task* t) noexcept;
+  void post_task(shard_job* t) noexcept;
   void drain() noexcept;
   void run(process_base& p) noexcept;
   void adopt(process_base& p, bool fresh) noexcept;
@@ -121,7 +121,7 @@ struct runtime_core {
 
 template <class F>
 void runtime_core::post_to(shard& s, F f) {
-  struct fn_task final : task {
+  struct fn_task final : shard_job {
     explicit fn_task(F g) : f(std::move(g)) {}
     F f;
     void run(shard& sh) override { f(sh); }

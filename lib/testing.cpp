@@ -43,6 +43,7 @@ struct harness::impl {
     ro.log = [this](const log_event& e) {
       std::lock_guard<std::mutex> g(m);
       rep.log.push_back(e.text);
+      rep.events.push_back(e);
     };
     ro.on_deadlock = [this, &h] {
       h.fail("deadlock: " + std::to_string(rt->live()) +
@@ -58,6 +59,10 @@ struct harness::impl {
   report rep;
   bool body_done = false;
 };
+
+namespace {
+std::atomic<harness::impl*> running{nullptr};  // the harness whose run() is in progress
+}
 
 harness::harness(const options& o) : opts_(o), impl_(std::make_unique<impl>(*this, o)) {}
 harness::~harness() = default;
@@ -89,9 +94,11 @@ void harness::check_leftovers(std::size_t own) {
 report harness::run() {
   const std::size_t extra = opts_.threads > 1 ? opts_.threads - 1 : 0;
   std::vector<std::thread> threads;
+  running.store(impl_.get());
   for (std::size_t i = 0; i < extra; ++i) threads.emplace_back([this] { impl_->io.run(); });
   impl_->io.run();
   for (auto& t : threads) t.join();
+  running.store(nullptr);
   std::lock_guard<std::mutex> g(impl_->m);
   if (!impl_->body_done && impl_->rep.failures.empty()) impl_->rep.failures.push_back("the test body never ended");
   impl_->rt.reset();
@@ -99,3 +106,12 @@ report harness::run() {
 }
 
 }  // namespace otp::testing::detail
+
+namespace otp::testing {
+std::vector<log_event> logged() {
+  auto* h = detail::running.load();
+  if (!h) return {};
+  std::lock_guard<std::mutex> g(h->m);
+  return h->rep.events;
+}
+}  // namespace otp::testing

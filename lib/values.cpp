@@ -183,6 +183,11 @@ bool link_set::add(const pid& p) {
   return true;
 }
 
+bool link_set::contains(const pid& p) const {
+  if (big_) return big_->count(p.id()) != 0;
+  return std::find(small_.begin(), small_.end(), p) != small_.end();
+}
+
 bool link_set::remove(const pid& p) {
   if (big_) return big_->erase(p.id()) != 0;
   auto it = std::find(small_.begin(), small_.end(), p);

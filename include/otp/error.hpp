@@ -79,6 +79,12 @@ inline std::error_code make_error_code(const error& e) noexcept { return e.code;
 template <class T>
 using result = BOOST_OUTCOME_V2_NAMESPACE::result<T, error>;
 
+/// The value of a successful result<void>: `return otp::ok();`.
+inline auto ok() noexcept { return BOOST_OUTCOME_V2_NAMESPACE::success(); }
+/// A failed result of any T, also where T itself could be made from an error
+/// (result<result<void>>): `return otp::failed(errc::timeout);`.
+inline auto failed(error e) { return BOOST_OUTCOME_V2_NAMESPACE::failure(std::move(e)); }
+
 }  // namespace otp
 
 template <>

@@ -95,11 +95,11 @@ class request_awaiter final : waiter, timer_entry {
 
   bool await_ready() {
     if (!target_) {
-      out_.emplace(error(errc::noproc, exit_reason::noproc()));
+      out_.emplace(failed(error(errc::noproc, exit_reason::noproc())));
       return true;
     }
     if (target_.id() == p_->id) {
-      out_.emplace(error(errc::calling_self));
+      out_.emplace(failed(error(errc::calling_self)));
       return true;
     }
     return false;
@@ -119,13 +119,13 @@ class request_awaiter final : waiter, timer_entry {
   bool ready(process_base& p) noexcept override {
     if (out_) return true;
     if (slot_->written()) {
-      out_.emplace(std::move(*slot_->value));
+      out_.emplace(BOOST_OUTCOME_V2_NAMESPACE::in_place_type<R>, std::move(*slot_->value));
     } else if (p.awaited_down) {
       auto& r = p.awaited_reason;
-      out_.emplace(r.is(exit_kind::noproc) ? error(errc::noproc, r) : error(errc::exited, r));
+      out_.emplace(failed(r.is(exit_kind::noproc) ? error(errc::noproc, r) : error(errc::exited, r)));
     } else if (timed_out_) {
       if (!slot_->abandon()) return false;  // a reply is being written: it wakes us
-      out_.emplace(error(errc::timeout, exit_reason::timeout()));
+      out_.emplace(failed(error(errc::timeout, exit_reason::timeout())));
     } else {
       if (!armed() && timeout_ != duration::max()) timer_add(p, *this, now(p) + timeout_);
       return false;

@@ -43,9 +43,13 @@ struct runtime_core;
 struct log_event {
   enum class kind { crash_report, supervisor_report, info };
   kind what = kind::info;
-  pid process;          ///< the process the event is about
-  exit_reason reason;   ///< its exit reason, for crash reports
+  pid process;          ///< the process the event is about (the supervisor, for supervisor reports)
+  exit_reason reason;   ///< its exit reason (crash report), or the child's (supervisor report)
   std::string text;     ///< one readable line, already formatted
+  // Supervisor reports only:
+  std::string context;   ///< start_error, child_terminated, shutdown_error or shutdown
+  std::string child_id;  ///< the child's id in its supervisor
+  pid child;             ///< the child's pid (null if it never ran)
 };
 using logger = std::function<void(const log_event&)>;
 

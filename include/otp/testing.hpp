@@ -44,6 +44,7 @@ struct options {
 struct report {
   std::vector<std::string> failures;
   std::vector<std::string> log;  ///< crash reports and other log lines, in order
+  std::vector<log_event> events;  ///< the same, as the logging hook received them
   exit_reason body_reason;
   bool ok() const noexcept { return failures.empty(); }
 };
@@ -61,8 +62,10 @@ class harness {
   void check_leftovers(std::size_t own);
   report run();
 
- private:
+ public:
   struct impl;
+
+ private:
   options opts_;
   std::unique_ptr<impl> impl_;
 };
@@ -88,6 +91,10 @@ report run(F&& body, const options& o = {}) {
   otp::spawn(h.rt(), detail::watch<std::decay_t<F>>, std::forward<F>(body), &h);
   return h.run();
 }
+
+/// Inside a test run by otp::testing::run: what the logging hook received so
+/// far (crash and supervisor reports), in order. Empty outside a run.
+std::vector<log_event> logged();
 
 /// A thread-safe list of events, compared whole: log("a:recv"), then
 /// CHECK(log.events() == std::vector<std::string>{...}).

@@ -134,6 +134,7 @@ class link_set {
   /// false if already present.
   bool add(const pid& p);
   bool remove(const pid& p);
+  bool contains(const pid& p) const;
   bool empty() const noexcept { return small_.empty() && !big_; }
   std::size_t size() const noexcept { return small_.size() + (big_ ? big_->size() : 0); }
   template <class F>

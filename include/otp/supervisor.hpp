@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Supervisors: OTP's supervisor, as a structured-concurrency scope.
+//
+// A supervisor is a process that traps exits and owns its children: it starts
+// them in order, restarts them by its strategy when they end, and stops them
+// (in reverse order) before it ends itself, so no child outlives it.
+//
+//   otp::process<> app() {
+//     std::vector<otp::child_spec> children;
+//     children.emplace_back("cache", otp::start_fn(cache, 1000));       // acks with init_ack
+//     children.emplace_back("clock", otp::spawn_fn(ticker));           // ready once spawned
+//     auto sup = (co_await otp::start_supervisor(otp::supervisor_flags(), std::move(children))).value();
+//     auto kids = (co_await otp::which_children(sup)).value();
+//     ...
+//   }
+//
+// Semantics (OTP's supervisor module, exactly):
+//
+// Start. Children start one by one in spec order; child N+1 starts only once
+// child N acknowledged its init (a body started with start_fn calls
+// otp::init_ack; code after init_ack is its *continue* step, which runs while
+// the supervisor goes on). A child that answers init_ignore is not running:
+// its spec is kept (pid undefined), or dropped for a temporary child. A child
+// that fails makes the whole start fail with errc::start_failed and the
+// reason {shutdown,{failed_to_start_child,Id,Reason}}, after the children
+// already started were stopped in reverse order.
+//
+// Restart. When a child ends: `permanent` is restarted always, `transient`
+// only after an abnormal reason (not normal, shutdown or {shutdown,_}),
+// `temporary` never (its spec is dropped). one_for_one restarts the child;
+// one_for_all stops every other child (reverse order) and starts them all
+// again (in order); rest_for_one does that for the children started after
+// it. More than `intensity` restarts within `period` (a sliding window) and
+// the supervisor stops all its children and exits with `shutdown`, so the
+// failure goes up to its own supervisor. A restart whose start fails is
+// reported, and retried through a message the supervisor sends itself, each
+// try counting toward the intensity; meanwhile the supervisor answers its API
+// (the child shows as `restarting`).
+//
+// Shutdown of a child, per its spec: brutal_kill is exit(child, kill);
+// a timeout sends exit(child, shutdown) and kill when it expires; infinity
+// waits. The supervisor monitors the child for this, so a child that unlinked
+// itself cannot hang it. A child that ended on its own meanwhile keeps its
+// own reason. The supervisor itself stops when its parent sends it an exit
+// signal (exit(sup, shutdown), or the parent's own end through the link), or
+// when the intensity is exceeded: all children stop in reverse start order
+// before it ends.
+//
+// Errors are values: every call below returns otp::result. A dead supervisor
+// gives errc::noproc (errc::exited if it dies during the call). Calls wait
+// without a deadline by default, as OTP's do; pass a timeout to bound them.
+// Cancellation: if the caller ends while waiting, the call is abandoned; the
+// supervisor still carries out what was asked.
+//
+// Reports go through the runtime's logging hook (log_event::kind::
+// supervisor_report): context start_error, child_terminated, shutdown_error,
+// or shutdown (intensity reached), with the child's id, pid and reason.
+//
+// GCC 12 (TOOLCHAIN 6A): never write a braced aggregate temporary inside a
+// co_await expression; these types all have constructors, so
+// `co_await otp::start_child(sup, otp::child_spec("id", otp::start_fn(f)))` is fine.
+
+#include <otp/request.hpp>
+#include <otp/start.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace otp {
+
+enum class restart_type : std::uint8_t {
+  permanent,  ///< always restarted
+  transient,  ///< restarted after an abnormal exit only
+  temporary,  ///< never restarted; its spec is dropped when it ends
+};
+
+enum class child_type : std::uint8_t { worker, supervisor };
+
+enum class restart_strategy : std::uint8_t { one_for_one, one_for_all, rest_for_one };
+
+/// When a supervisor ends by itself because significant children ended.
+enum class auto_shutdown : std::uint8_t {
+  never,            ///< significant children are not allowed
+  any_significant,  ///< when any significant child ends by itself
+  all_significant,  ///< when the last significant child ends by itself
+};
+
+/// How a child is stopped.
+class shutdown_policy {
+ public:
+  enum class kind : std::uint8_t { brutal_kill, timeout, infinity };
+  /// exit(child, kill).
+  static shutdown_policy brutal_kill() noexcept { return shutdown_policy(kind::brutal_kill, duration::zero()); }
+  /// exit(child, shutdown), then kill after `d` (must not be negative).
+  static shutdown_policy timeout(duration d) noexcept { return shutdown_policy(kind::timeout, d); }
+  template <class Rep, class Period>
+  static shutdown_policy timeout(std::chrono::duration<Rep, Period> d) noexcept {
+    return timeout(std::chrono::duration_cast<duration>(d));
+  }
+  /// exit(child, shutdown), and wait as long as it takes (the default for supervisors).
+  static shutdown_policy infinity() noexcept { return shutdown_policy(kind::infinity, duration::max()); }
+
+  kind what() const noexcept { return kind_; }
+  duration after() const noexcept { return after_; }
+  /// "brutal_kill", "5000" (milliseconds, as OTP writes it), "infinity".
+  std::string to_string() const;
+  friend bool operator==(const shutdown_policy&, const shutdown_policy&) noexcept = default;
+
+ private:
+  shutdown_policy(kind k, duration d) noexcept : kind_(k), after_(d) {}
+  kind kind_;
+  duration after_;
+};
+
+/// What a child was started with in its last (or only) start.
+struct started_child {
+  pid process;          ///< null when the child answered ignore
+  monitor_ref monitor;  ///< the supervisor's monitor for the ack, if any
+};
+
+/// How a supervisor starts a child: a copyable, type-erased start function.
+/// Make one with start_fn (the child acknowledges its init) or spawn_fn (the
+/// child is ready as soon as it exists).
+class child_start {
+ public:
+  struct impl {
+    virtual ~impl() = default;
+    /// Spawns the child from the calling process `sup`, linked, with the
+    /// acknowledgement slot `ack` (nullptr for spawn_fn children).
+    virtual started_child spawn(detail::reply_slot* ack, detail::process_base& sup,
+                                const spawn_options& o) const = 0;
+    bool acks = true;
+  };
+
+  child_start() noexcept = default;
+  explicit child_start(std::shared_ptr<const impl> i) noexcept : impl_(std::move(i)) {}
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+  const impl* get() const noexcept { return impl_.get(); }
+
+ private:
+  std::shared_ptr<const impl> impl_;
+};
+
+namespace detail {
+template <class F, class... A>
+class child_start_of final : public child_start::impl {
+ public:
+  child_start_of(bool acks, F f, A... a) : f_(std::move(f)), args_(std::move(a)...) { this->acks = acks; }
+  started_child spawn(reply_slot* ack, process_base& sup, const spawn_options& o) const override {
+    // Each start gets fresh copies: the spec outlives any one child.
+    return std::apply(
+        [&](const auto&... a) {
+          auto s = spawn_with_ack(ack, nullptr, &sup, o, F(f_), a...);
+          return started_child{std::move(s.pid), s.monitor};
+        },
+        args_);
+  }
+
+ private:
+  F f_;
+  std::tuple<A...> args_;
+};
+}  // namespace detail
+
+/// A child started as with start_link: the supervisor waits until the child
+/// calls init_ack (or init_ignore / init_fail, or ends). Servers and
+/// supervisors acknowledge by themselves. `f` and `args` are copied for each
+/// start.
+template <class F, class... A>
+child_start start_fn(F&& f, A&&... args) {
+  using impl = detail::child_start_of<std::decay_t<F>, std::decay_t<A>...>;
+  return child_start(std::make_shared<const impl>(true, std::forward<F>(f), std::forward<A>(args)...));
+}
+
+/// A child that needs no acknowledgement (a plain process, as spawn_link):
+/// it counts as started once spawned.
+template <class F, class... A>
+child_start spawn_fn(F&& f, A&&... args) {
+  using impl = detail::child_start_of<std::decay_t<F>, std::decay_t<A>...>;
+  return child_start(std::make_shared<const impl>(false, std::forward<F>(f), std::forward<A>(args)...));
+}
+
+/// A child specification (OTP's child_spec map).
+struct child_spec {
+  child_spec(std::string id, child_start start, restart_type restart = restart_type::permanent,
+             child_type type = child_type::worker)
+      : id(std::move(id)), start(std::move(start)), restart(restart), type(type) {}
+
+  std::string id;  ///< unique within its supervisor; not empty
+  child_start start;
+  restart_type restart;
+  child_type type;
+  /// Unset: 5 s for a worker, infinity for a supervisor.
+  std::optional<shutdown_policy> shutdown;
+  /// Its own exit may end the supervisor (see auto_shutdown); not with permanent.
+  bool significant = false;
+
+  // Chainable setters: child_spec("db", otp::start_fn(db)).with(restart_type::transient)
+  child_spec&& with(restart_type r) && {
+    restart = r;
+    return std::move(*this);
+  }
+  child_spec&& with(child_type t) && {
+    type = t;
+    return std::move(*this);
+  }
+  child_spec&& with(shutdown_policy s) && {
+    shutdown = s;
+    return std::move(*this);
+  }
+  child_spec&& make_significant(bool yes = true) && {
+    significant = yes;
+    return std::move(*this);
+  }
+  /// The shutdown that applies: the one set, or the default for the type.
+  shutdown_policy effective_shutdown() const noexcept {
+    if (shutdown) return *shutdown;
+    return type == child_type::supervisor ? shutdown_policy::infinity()
+                                          : shutdown_policy::timeout(config::default_shutdown_timeout);
+  }
+};
+
+/// A type that knows its own default spec (what `use GenServer` gives Elixir
+/// modules): `static otp::child_spec child_spec(args...)`.
+template <class T, class... A>
+child_spec child(A&&... args) {
+  return T::child_spec(std::forward<A>(args)...);
+}
+
+/// Supervisor flags (OTP's sup_flags). Defaults: one_for_one, 3 restarts in 5 s.
+struct supervisor_flags {
+  supervisor_flags(restart_strategy s = restart_strategy::one_for_one, int intensity = 3,
+                   duration period = std::chrono::seconds(5),
+                   otp::auto_shutdown a = otp::auto_shutdown::never) noexcept
+      : strategy(s), intensity(intensity), period(period), auto_shutdown(a) {}
+  restart_strategy strategy;
+  int intensity;  ///< restarts allowed within `period`; >= 0
+  duration period;  ///< > 0
+  otp::auto_shutdown auto_shutdown;
+};
+
+/// Checks flags and children as a supervisor's start does: errc::invalid_spec
+/// with a reason naming the problem (an empty id or start, a duplicate id, a
+/// negative shutdown timeout, a bad enum value, significant with permanent or
+/// with auto_shutdown never, a negative intensity, a period that is not
+/// positive).
+result<void> validate(const supervisor_flags& flags, const std::vector<child_spec>& children);
+/// One child spec on its own (start_child checks this).
+result<void> validate(const child_spec& spec, otp::auto_shutdown mode = otp::auto_shutdown::any_significant);
+
+/// What which_children reports per child, in start order.
+struct child_info {
+  enum class status : std::uint8_t { running, restarting, undefined };
+  std::string id;
+  pid process;  ///< null unless running
+  status state;
+  child_type type;
+  std::uint64_t restarts;  ///< times this child was restarted by the supervisor
+  child_info(std::string i, pid p, status s, child_type t, std::uint64_t r)
+      : id(std::move(i)), process(std::move(p)), state(s), type(t), restarts(r) {}
+};
+
+/// count_children: specs, running children, and specs by type.
+struct child_counts {
+  std::size_t specs = 0;
+  std::size_t active = 0;
+  std::size_t supervisors = 0;
+  std::size_t workers = 0;
+};
+
+/// The messages a supervisor takes: its API calls (use the functions below).
+struct supervisor_msg {
+  struct start_child {
+    child_spec spec;
+    reply_to<result<pid>> reply;
+  };
+  struct terminate_child {
+    std::string id;
+    reply_to<result<void>> reply;
+  };
+  struct restart_child {
+    std::string id;
+    reply_to<result<pid>> reply;
+  };
+  struct delete_child {
+    std::string id;
+    reply_to<result<void>> reply;
+  };
+  struct which_children {
+    reply_to<std::vector<child_info>> reply;
+  };
+  struct count_children {
+    reply_to<child_counts> reply;
+  };
+  struct try_again {  // sent by the supervisor to itself after a failed restart
+    std::uint64_t child;
+  };
+  using request = std::variant<start_child, terminate_child, restart_child, delete_child, which_children,
+                               count_children, try_again>;
+  request what;
+  template <class T>
+  explicit supervisor_msg(T t) : what(std::move(t)) {}
+};
+
+using supervisor_ref = handle<supervisor_msg>;
+
+namespace detail {
+/// What the supervisor process is started with.
+struct supervisor_config {
+  supervisor_flags flags;
+  std::vector<child_spec> children;
+  /// Callback style: run in the supervisor, returns flags and children.
+  std::function<std::pair<supervisor_flags, std::vector<child_spec>>()> init;
+};
+process<supervisor_msg> supervisor_main(supervisor_config cfg);
+
+/// request<result<R>> whose two failures (the call's, the supervisor's) are one.
+template <class R>
+class flat_request {
+ public:
+  explicit flat_request(request_awaiter<result<R>> inner) noexcept : inner_(std::move(inner)) {}
+  void bind(process_base& p) noexcept { inner_.bind(p); }
+  bool await_ready() { return inner_.await_ready(); }
+  void await_suspend(std::coroutine_handle<> h) { inner_.await_suspend(h); }
+  result<R> await_resume() {
+    auto r = inner_.await_resume();
+    if (!r) return r.error();
+    return std::move(r).value();
+  }
+
+ private:
+  request_awaiter<result<R>> inner_;
+};
+
+/// start_supervisor's awaiter: an invalid spec fails at once, before any spawn.
+class supervisor_start {
+ public:
+  using inner_t = start_awaiter<process<supervisor_msg> (*)(supervisor_config), supervisor_config>;
+  supervisor_start(error e) : failed_(std::move(e)) {}
+  supervisor_start(inner_t s) : inner_(std::move(s)) {}
+  void bind(process_base& p) noexcept {
+    if (inner_) inner_->bind(p);
+  }
+  bool await_ready() noexcept { return !inner_; }
+  void await_suspend(std::coroutine_handle<> h) { inner_->await_suspend(h); }
+  result<supervisor_ref> await_resume() {
+    if (!inner_) return *failed_;
+    return inner_->await_resume();
+  }
+
+ private:
+  std::optional<inner_t> inner_;
+  std::optional<error> failed_;
+};
+}  // namespace detail
+
+/// Starts a supervisor linked to the caller (inside a process) with these
+/// flags and children, and waits until all children have started. Returns its
+/// handle; errc::invalid_spec at once for bad flags or specs (nothing is
+/// spawned); errc::start_failed (reason {shutdown,{failed_to_start_child,Id,R}})
+/// when a child fails to start. `o` sets a start timeout or an unlinked start.
+detail::supervisor_start start_supervisor(supervisor_flags flags, std::vector<child_spec> children,
+                                          start_options o = {});
+
+/// Callback style (seed 4.5): `init(args...)` runs inside the new supervisor
+/// and returns its flags and children (a std::pair); it may call init_ignore()
+/// or throw (the start then fails with start_failed and that reason). Invalid
+/// returned specs fail the start with start_failed, reason {invalid_spec,...}.
+template <class Init, class... A>
+detail::supervisor_start start_supervisor_with(Init init, A... args) {
+  detail::supervisor_config c;
+  c.init = [init = std::move(init), args...]() mutable { return init(args...); };
+  start_options o;
+  return detail::supervisor_start(start_opt(o, &detail::supervisor_main, std::move(c)));
+}
+
+/// A child spec that runs a supervisor (type supervisor, shutdown infinity).
+child_spec supervisor_child(std::string id, supervisor_flags flags, std::vector<child_spec> children,
+                            restart_type restart = restart_type::permanent);
+
+/// Adds a child and starts it. Returns its pid (null if it answered ignore; the
+/// spec is then kept, unless temporary). Errors: already_started (error::process
+/// is the running child), already_present (a stopped child has that id),
+/// invalid_spec, start_failed (nothing is kept).
+detail::flat_request<pid> start_child(const supervisor_ref& sup, child_spec spec,
+                                      duration timeout = duration::max());
+/// Stops a child; its spec is kept (dropped for a temporary child).
+/// Idempotent; errc::not_found for an unknown id.
+detail::flat_request<void> terminate_child(const supervisor_ref& sup, std::string id,
+                                           duration timeout = duration::max());
+/// Starts a stopped child again (it does not count toward the intensity).
+/// Errors: running, restarting, not_found, start_failed.
+detail::flat_request<pid> restart_child(const supervisor_ref& sup, std::string id,
+                                        duration timeout = duration::max());
+/// Removes a stopped child's spec. Errors: running, restarting, not_found.
+detail::flat_request<void> delete_child(const supervisor_ref& sup, std::string id,
+                                        duration timeout = duration::max());
+/// Every child, in start order.
+detail::request_awaiter<std::vector<child_info>> which_children(const supervisor_ref& sup,
+                                                                 duration timeout = duration::max());
+detail::request_awaiter<child_counts> count_children(const supervisor_ref& sup,
+                                                      duration timeout = duration::max());
+
+/// OTP's names for the statuses and types: "running", "worker", ...
+const char* to_string(child_info::status s) noexcept;
+const char* to_string(child_type t) noexcept;
+const char* to_string(restart_type r) noexcept;
+
+}  // namespace otp

@@ -1,0 +1,625 @@
+// SPDX-License-Identifier: MIT
+// The supervisor process: OTP's supervisor.erl, as one coroutine and a few
+// tasks. The comments name the OTP functions each part follows.
+#include <otp/supervisor.hpp>
+#include <otp/task.hpp>
+
+#include "runtime_core.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+
+namespace otp {
+
+// ---------------------------------------------------------------- values
+
+std::string shutdown_policy::to_string() const {
+  switch (kind_) {
+    case kind::brutal_kill:
+      return "brutal_kill";
+    case kind::infinity:
+      return "infinity";
+    case kind::timeout:
+      break;
+  }
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(after_).count());
+}
+
+const char* to_string(child_info::status s) noexcept {
+  switch (s) {
+    case child_info::status::running:
+      return "running";
+    case child_info::status::restarting:
+      return "restarting";
+    case child_info::status::undefined:
+      break;
+  }
+  return "undefined";
+}
+
+const char* to_string(child_type t) noexcept { return t == child_type::supervisor ? "supervisor" : "worker"; }
+
+const char* to_string(restart_type r) noexcept {
+  switch (r) {
+    case restart_type::permanent:
+      return "permanent";
+    case restart_type::transient:
+      return "transient";
+    case restart_type::temporary:
+      break;
+  }
+  return "temporary";
+}
+
+namespace {
+error invalid(std::string why) { return error(errc::invalid_spec, exit_reason::other(std::move(why))); }
+}  // namespace
+
+result<void> validate(const child_spec& c, otp::auto_shutdown mode) {
+  if (c.id.empty()) return invalid("child spec without an id");
+  const std::string who = "child \"" + c.id + "\": ";
+  if (!c.start) return invalid(who + "no start function");
+  if (static_cast<unsigned>(c.restart) > static_cast<unsigned>(restart_type::temporary))
+    return invalid(who + "bad restart type");
+  if (static_cast<unsigned>(c.type) > static_cast<unsigned>(child_type::supervisor))
+    return invalid(who + "bad child type");
+  if (c.shutdown) {
+    if (static_cast<unsigned>(c.shutdown->what()) > static_cast<unsigned>(shutdown_policy::kind::infinity))
+      return invalid(who + "bad shutdown");
+    if (c.shutdown->what() == shutdown_policy::kind::timeout && c.shutdown->after() < duration::zero())
+      return invalid(who + "negative shutdown timeout");
+  }
+  if (c.significant && c.restart == restart_type::permanent)
+    return invalid(who + "a permanent child cannot be significant");
+  if (c.significant && mode == otp::auto_shutdown::never)
+    return invalid(who + "significant child under a supervisor with auto_shutdown never");
+  return otp::ok();
+}
+
+result<void> validate(const supervisor_flags& f, const std::vector<child_spec>& children) {
+  if (static_cast<unsigned>(f.strategy) > static_cast<unsigned>(restart_strategy::rest_for_one))
+    return invalid("bad restart strategy");
+  if (f.intensity < 0) return invalid("negative intensity");
+  if (f.period <= duration::zero()) return invalid("the intensity period must be positive");
+  if (static_cast<unsigned>(f.auto_shutdown) > static_cast<unsigned>(otp::auto_shutdown::all_significant))
+    return invalid("bad auto_shutdown");
+  std::unordered_map<std::string_view, int> seen;
+  for (auto& c : children) {
+    if (auto r = validate(c, f.auto_shutdown); !r) return r;
+    if (!seen.emplace(c.id, 0).second) return invalid("duplicate child id \"" + c.id + "\"");
+  }
+  return otp::ok();
+}
+
+child_spec supervisor_child(std::string id, supervisor_flags flags, std::vector<child_spec> children,
+                            restart_type restart) {
+  detail::supervisor_config c;
+  c.flags = flags;
+  c.children = std::move(children);
+  child_spec s(std::move(id), start_fn(&detail::supervisor_main, std::move(c)), restart, child_type::supervisor);
+  return s;
+}
+
+detail::supervisor_start start_supervisor(supervisor_flags flags, std::vector<child_spec> children,
+                                          start_options o) {
+  if (auto v = validate(flags, children); !v) return detail::supervisor_start(v.error());
+  detail::supervisor_config c;
+  c.flags = flags;
+  c.children = std::move(children);
+  return detail::supervisor_start(start_opt(o, &detail::supervisor_main, std::move(c)));
+}
+
+// ---------------------------------------------------------------- the API calls
+
+detail::flat_request<pid> start_child(const supervisor_ref& sup, child_spec spec, duration timeout) {
+  return detail::flat_request<pid>(request<result<pid>>(
+      sup,
+      [&](reply_to<result<pid>> r) { return supervisor_msg(supervisor_msg::start_child{std::move(spec), std::move(r)}); },
+      timeout));
+}
+
+detail::flat_request<void> terminate_child(const supervisor_ref& sup, std::string id, duration timeout) {
+  return detail::flat_request<void>(request<result<void>>(
+      sup,
+      [&](reply_to<result<void>> r) {
+        return supervisor_msg(supervisor_msg::terminate_child{std::move(id), std::move(r)});
+      },
+      timeout));
+}
+
+detail::flat_request<pid> restart_child(const supervisor_ref& sup, std::string id, duration timeout) {
+  return detail::flat_request<pid>(request<result<pid>>(
+      sup,
+      [&](reply_to<result<pid>> r) { return supervisor_msg(supervisor_msg::restart_child{std::move(id), std::move(r)}); },
+      timeout));
+}
+
+detail::flat_request<void> delete_child(const supervisor_ref& sup, std::string id, duration timeout) {
+  return detail::flat_request<void>(request<result<void>>(
+      sup,
+      [&](reply_to<result<void>> r) { return supervisor_msg(supervisor_msg::delete_child{std::move(id), std::move(r)}); },
+      timeout));
+}
+
+detail::request_awaiter<std::vector<child_info>> which_children(const supervisor_ref& sup, duration timeout) {
+  return request<std::vector<child_info>>(
+      sup, [](reply_to<std::vector<child_info>> r) { return supervisor_msg(supervisor_msg::which_children{std::move(r)}); },
+      timeout);
+}
+
+detail::request_awaiter<child_counts> count_children(const supervisor_ref& sup, duration timeout) {
+  return request<child_counts>(
+      sup, [](reply_to<child_counts> r) { return supervisor_msg(supervisor_msg::count_children{std::move(r)}); },
+      timeout);
+}
+
+// ---------------------------------------------------------------- the process
+
+namespace detail {
+namespace {
+
+using msg = message<supervisor_msg>;
+template <class T>
+using sup_task = otp::task<T, supervisor_msg>;
+
+/// Starts a child through its type-erased start function and waits for its
+/// acknowledgement (start_link semantics, linked and monitored).
+class child_start_awaiter final : public start_base {
+ public:
+  explicit child_start_awaiter(const child_start::impl& s) : start_base(start_options{}), s_(&s) {}
+  void await_suspend(std::coroutine_handle<>) {
+    spawn_options so;
+    so.link = true;
+    so.monitor = true;
+    auto* ack = make_ack();
+    auto c = s_->spawn(ack, *p_, so);
+    begin(std::move(c.process), c.monitor);
+  }
+  result<pid> await_resume() { return outcome(); }
+
+ private:
+  const child_start::impl* s_;
+};
+
+struct child_rec {
+  child_rec(child_spec s, std::uint64_t k) : spec(std::move(s)), shutdown(spec.effective_shutdown()), key(k) {}
+  child_spec spec;
+  shutdown_policy shutdown;
+  pid process;  ///< set while running
+  child_info::status state = child_info::status::undefined;
+  std::uint64_t key;  ///< names the child in try_again messages
+  std::uint64_t restarts = 0;
+  bool running() const noexcept { return state == child_info::status::running; }
+};
+
+class supervisor {
+ public:
+  explicit supervisor(const supervisor_flags& f) : flags_(f), self_(current_or_throw("supervisor")) {}
+
+  void add(child_spec spec) { children_.push_back(std::make_unique<child_rec>(std::move(spec), next_key_++)); }
+
+  /// init: start every child in order; on a failure stop the started ones and
+  /// fail the start with {shutdown,{failed_to_start_child,Id,Reason}}.
+  sup_task<void> start_all() {
+    for (std::size_t i = 0; i < children_.size();) {
+      child_rec& c = *children_[i];
+      auto r = co_await start(c);
+      if (!r) {
+        report("start_error", c, r.error().reason, {});
+        co_await stop_all();
+        init_fail(exit_reason::shutdown("{failed_to_start_child," + c.spec.id + "," + r.error().reason.to_string() +
+                                        "}"));
+      }
+      if (!r.value() && c.spec.restart == restart_type::temporary) {
+        children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      ++i;
+    }
+  }
+
+  /// The gen_server loop: API calls, children's exits, the parent's exit.
+  sup_task<void> loop() {
+    const pid parent = otp::parent();
+    for (;;) {
+      msg m = co_await next();
+      if (auto* e = std::get_if<exit_message>(&m)) {
+        if (e->from == parent) {  // the parent ends, or asks us to: stop everything first
+          co_await stop_all();
+          otp::exit(e->reason);
+        }
+        auto it = by_pid_.find(e->from.id());
+        if (it == by_pid_.end()) continue;  // not (or no longer) a child of ours
+        if (co_await child_exited(*it->second, std::move(e->reason))) break;
+      } else if (auto* r = std::get_if<supervisor_msg>(&m)) {
+        if (co_await handle(*r)) break;
+      }
+      // A down here is a stale monitor of a shutdown already handled: dropped.
+    }
+    co_await stop_all();
+    otp::exit(exit_reason::shutdown());
+  }
+
+ private:
+  // ---- messages: those set aside by a selective wait come first ----
+  sup_task<msg> next() {
+    if (!deferred_.empty()) {
+      msg m = std::move(deferred_.front());
+      deferred_.pop_front();
+      co_return m;
+    }
+    co_return co_await otp::receive();
+  }
+
+  // ---- starting ----
+  /// do_start_child: the pid, a null pid for ignore, or the error.
+  sup_task<result<pid>> start(child_rec& c) {
+    const child_start::impl& s = *c.spec.start.get();
+    result<pid> r = error(errc::start_failed);
+    try {
+      if (s.acks) {
+        r = co_await child_start_awaiter(s);
+      } else {
+        spawn_options so;
+        so.link = true;
+        r = s.spawn(nullptr, self_, so).process;
+      }
+    } catch (...) {  // the start function itself threw (the body's creation, bad_alloc)
+      r = error(errc::start_failed, exit_reason::from_exception(std::current_exception()));
+    }
+    if (r) {
+      c.state = child_info::status::running;
+      c.process = r.value();
+      by_pid_[c.process.id()] = &c;
+      co_return r;
+    }
+    c.state = child_info::status::undefined;
+    c.process = pid();
+    if (r.error() == errc::ignored) co_return pid();
+    co_return r;
+  }
+
+  // ---- stopping (shutdown/2 and unlink_flush/2) ----
+  /// Waits for the down of `mon`, setting other messages aside; nullopt on timeout.
+  sup_task<std::optional<exit_reason>> wait_down(monitor_ref mon, duration timeout) {
+    const bool bounded = timeout != duration::max();
+    const time_point deadline = bounded ? otp::now() + timeout : time_point::max();
+    for (;;) {
+      std::optional<msg> m;
+      if (bounded) {
+        const duration left = deadline - otp::now();
+        m = co_await otp::receive(left > duration::zero() ? left : duration::zero());
+        if (!m) co_return std::nullopt;
+      } else {
+        m.emplace(co_await otp::receive());
+      }
+      if (auto* d = std::get_if<down_message>(&*m); d && d->ref == mon) co_return std::move(d->reason);
+      deferred_.push_back(std::move(*m));
+    }
+  }
+
+  /// The exit message from `p`, if one is set aside or in the mailbox.
+  std::optional<exit_reason> take_exit_message(const pid& p) {
+    for (auto it = deferred_.begin(); it != deferred_.end(); ++it) {
+      if (auto* e = std::get_if<exit_message>(&*it); e && e->from == p) {
+        exit_reason r = std::move(e->reason);
+        deferred_.erase(it);
+        return r;
+      }
+    }
+    if (node* n = self_.remove_first([&](node* x) {
+          return x->kind == node_kind::exit_message && static_cast<signal_node*>(x)->from == p;
+        })) {
+      exit_reason r = std::move(static_cast<signal_node*>(n)->reason);
+      delete n;
+      return r;
+    }
+    return std::nullopt;
+  }
+
+  /// unlink_flush: the reason the child really ended with.
+  sup_task<exit_reason> unlink_flush(const pid& p, exit_reason down_reason) {
+    if (down_reason.is(exit_kind::noproc)) {
+      // It ended before our monitor: while the link is there, its exit message is on the way.
+      for (;;) {
+        if (auto r = take_exit_message(p)) co_return std::move(*r);
+        if (!self_.links.contains(p)) co_return exit_reason::other("naughty_child");
+        deferred_.push_back(co_await otp::receive());
+      }
+    }
+    otp::unlink(p);
+    (void)take_exit_message(p);
+    co_return down_reason;
+  }
+
+  /// Stops a running child per its shutdown spec; reports a bad exit.
+  sup_task<void> stop(child_rec& c) {
+    if (!c.running()) {
+      c.state = child_info::status::undefined;
+      co_return;
+    }
+    const pid p = std::exchange(c.process, pid());
+    by_pid_.erase(p.id());
+    c.state = child_info::status::undefined;
+    const monitor_ref mon = otp::monitor(p);
+    const auto how = c.shutdown.what();
+    std::optional<exit_reason> down;
+    if (how == shutdown_policy::kind::brutal_kill) {
+      otp::exit(p, exit_reason::kill());
+      down = co_await wait_down(mon, duration::max());
+    } else {
+      otp::exit(p, exit_reason::shutdown());
+      down = co_await wait_down(mon, c.shutdown.after());
+      if (!down) {
+        otp::exit(p, exit_reason::kill());
+        down = co_await wait_down(mon, duration::max());
+      }
+    }
+    exit_reason why = co_await unlink_flush(p, std::move(*down));
+    const bool permanent = c.spec.restart == restart_type::permanent;
+    bool ok = false;
+    if (how == shutdown_policy::kind::brutal_kill && why.is(exit_kind::killed)) ok = true;
+    if (how != shutdown_policy::kind::brutal_kill && why == exit_reason::shutdown()) ok = true;
+    if (!permanent && (why.is(exit_kind::normal) || why.is(exit_kind::shutdown))) ok = true;
+    if (!ok) report("shutdown_error", c, why, p);
+  }
+
+  /// terminate_children: all, in reverse start order; temporary specs go.
+  sup_task<void> stop_all() { co_await stop_range(0); }
+
+  /// Stops children [from, end) in reverse order; temporary specs go.
+  sup_task<void> stop_range(std::size_t from) {
+    for (std::size_t i = children_.size(); i-- > from;) {
+      co_await stop(*children_[i]);
+      if (children_[i]->spec.restart == restart_type::temporary)
+        children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+
+  // ---- restarting ----
+  /// restart_child/3 + do_restart: true when the supervisor must shut down.
+  sup_task<bool> child_exited(child_rec& c, exit_reason reason) {
+    by_pid_.erase(c.process.id());
+    const pid was = std::exchange(c.process, pid());
+    c.state = child_info::status::undefined;
+    const auto r = c.spec.restart;
+    if (r == restart_type::permanent || (r == restart_type::transient && !reason.clean())) {
+      report("child_terminated", c, reason, was);
+      co_return co_await restart(c);
+    }
+    if (r == restart_type::temporary && !reason.clean()) report("child_terminated", c, reason, was);
+    const bool significant = c.spec.significant;
+    if (r == restart_type::temporary) erase(c);
+    co_return significant && auto_shutdown_due();
+  }
+
+  bool auto_shutdown_due() const {
+    switch (flags_.auto_shutdown) {
+      case otp::auto_shutdown::never:
+        return false;
+      case otp::auto_shutdown::any_significant:
+        return true;
+      case otp::auto_shutdown::all_significant:
+        break;
+    }
+    return std::none_of(children_.begin(), children_.end(),
+                        [](auto& c) { return c->spec.significant && c->state != child_info::status::undefined; });
+  }
+
+  /// add_restart: false when more than `intensity` restarts fall within `period`.
+  bool add_restart() {
+    const time_point now = otp::now();
+    restarts_.push_back(now);
+    while (!restarts_.empty() && now - restarts_.front() >= flags_.period) restarts_.pop_front();
+    return restarts_.size() <= static_cast<std::size_t>(flags_.intensity);
+  }
+
+  /// restart/2: true when the intensity is exceeded.
+  sup_task<bool> restart(child_rec& c) {
+    if (!add_restart()) {
+      report("shutdown", c, exit_reason::other("reached_max_restart_intensity"), {});
+      co_return true;
+    }
+    switch (flags_.strategy) {
+      case restart_strategy::one_for_one: {
+        auto r = co_await start(c);
+        if (r) {
+          ++c.restarts;
+        } else {
+          report("start_error", c, r.error().reason, {});
+          retry_later(c);
+        }
+        break;
+      }
+      case restart_strategy::one_for_all:
+        co_await restart_from(0);
+        break;
+      case restart_strategy::rest_for_one:
+        co_await restart_from(index_of(c));
+        break;
+    }
+    co_return false;
+  }
+
+  /// restart_multiple_children: stop children [from, end) in reverse, start them in order.
+  sup_task<void> restart_from(std::size_t from) {
+    co_await stop_range(from);
+    for (std::size_t i = from; i < children_.size(); ++i) {
+      child_rec& k = *children_[i];
+      auto r = co_await start(k);
+      if (!r) {
+        report("start_error", k, r.error().reason, {});
+        retry_later(k);
+        break;  // the rest stays stopped until the retry restarts them with it
+      }
+      ++k.restarts;
+    }
+  }
+
+  void retry_later(child_rec& c) {
+    c.state = child_info::status::restarting;
+    (void)otp::send(otp::self_as<supervisor_msg>(), std::in_place, supervisor_msg::try_again{c.key});
+  }
+
+  // ---- the API (handle_call) ----
+  sup_task<bool> handle(supervisor_msg& m) {
+    bool shut = false;
+    // Named, not a temporary inside co_await (TOOLCHAIN 6A).
+    auto dispatch = [&](auto& r) -> sup_task<void> { return on(r, shut); };
+    sup_task<void> t = std::visit(dispatch, m.what);
+    co_await t;
+    co_return shut;
+  }
+
+  sup_task<void> on(supervisor_msg::start_child& m, bool&) {
+    if (auto v = validate(m.spec, flags_.auto_shutdown); !v) {
+      m.reply.send(v.error());
+      co_return;
+    }
+    if (child_rec* c = find(m.spec.id)) {
+      m.reply.send(c->running() ? error(errc::already_started, c->process) : error(errc::already_present));
+      co_return;
+    }
+    add(std::move(m.spec));
+    child_rec& c = *children_.back();
+    auto r = co_await start(c);
+    if (!r) {
+      children_.pop_back();  // nothing is kept after a failed start
+      m.reply.send(r.error());
+      co_return;
+    }
+    if (!r.value() && c.spec.restart == restart_type::temporary) children_.pop_back();
+    m.reply.send(std::move(r));
+  }
+
+  sup_task<void> on(supervisor_msg::terminate_child& m, bool&) {
+    child_rec* c = find(m.id);
+    if (!c) {
+      m.reply.send(error(errc::not_found));
+      co_return;
+    }
+    co_await stop(*c);
+    if (c->spec.restart == restart_type::temporary) erase(*c);
+    m.reply.send(otp::ok());
+  }
+
+  sup_task<void> on(supervisor_msg::restart_child& m, bool&) {
+    child_rec* c = find(m.id);
+    if (!c) {
+      m.reply.send(error(errc::not_found));
+      co_return;
+    }
+    if (c->running()) {
+      m.reply.send(error(errc::running, c->process));
+      co_return;
+    }
+    if (c->state == child_info::status::restarting) {
+      m.reply.send(error(errc::restarting));
+      co_return;
+    }
+    m.reply.send(co_await start(*c));
+  }
+
+  sup_task<void> on(supervisor_msg::delete_child& m, bool&) {
+    child_rec* c = find(m.id);
+    if (!c)
+      m.reply.send(error(errc::not_found));
+    else if (c->running())
+      m.reply.send(error(errc::running, c->process));
+    else if (c->state == child_info::status::restarting)
+      m.reply.send(error(errc::restarting));
+    else {
+      erase(*c);
+      m.reply.send(otp::ok());
+    }
+    co_return;
+  }
+
+  sup_task<void> on(supervisor_msg::which_children& m, bool&) {
+    std::vector<child_info> out;
+    out.reserve(children_.size());
+    for (auto& c : children_) out.emplace_back(c->spec.id, c->process, c->state, c->spec.type, c->restarts);
+    m.reply.send(std::move(out));
+    co_return;
+  }
+
+  sup_task<void> on(supervisor_msg::count_children& m, bool&) {
+    child_counts n;
+    n.specs = children_.size();
+    for (auto& c : children_) {
+      if (c->running()) ++n.active;
+      ++(c->spec.type == child_type::supervisor ? n.supervisors : n.workers);
+    }
+    m.reply.send(n);
+    co_return;
+  }
+
+  sup_task<void> on(supervisor_msg::try_again& m, bool& shut) {
+    for (auto& c : children_) {
+      if (c->key != m.child) continue;
+      if (c->state == child_info::status::restarting) shut = co_await restart(*c);
+      co_return;
+    }
+  }
+
+  // ---- bookkeeping ----
+  child_rec* find(std::string_view id) const {
+    for (auto& c : children_)
+      if (c->spec.id == id) return c.get();
+    return nullptr;
+  }
+  std::size_t index_of(const child_rec& c) const {
+    for (std::size_t i = 0; i < children_.size(); ++i)
+      if (children_[i].get() == &c) return i;
+    return children_.size();
+  }
+  void erase(child_rec& c) {
+    const std::size_t i = index_of(c);
+    if (i < children_.size()) children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+
+  void report(const char* context, const child_rec& c, const exit_reason& reason, const pid& child) const {
+    log_event e;
+    e.what = log_event::kind::supervisor_report;
+    e.process = pid_of(self_);
+    e.reason = reason;
+    e.context = context;
+    e.child_id = c.spec.id;
+    e.child = child;
+    e.text = "supervisor " + e.process.to_string() + " " + context + ": child " + c.spec.id +
+             (child ? " " + child.to_string() : std::string()) + " (" + to_string(c.spec.restart) + " " +
+             to_string(c.spec.type) + "), reason " + reason.to_string();
+    self_.home()->core.log(e);
+  }
+
+  supervisor_flags flags_;
+  process_base& self_;
+  std::vector<std::unique_ptr<child_rec>> children_;  ///< start order
+  std::unordered_map<std::uint64_t, child_rec*> by_pid_;
+  std::deque<time_point> restarts_;
+  std::deque<msg> deferred_;  ///< set aside by a selective wait, handled first
+  std::uint64_t next_key_ = 1;
+};
+
+}  // namespace
+
+process<supervisor_msg> supervisor_main(supervisor_config cfg) {
+  otp::trap_exit(true);
+  if (cfg.init) {
+    auto [flags, children] = cfg.init();
+    if (auto v = validate(flags, children); !v)
+      init_fail(exit_reason::other("{invalid_spec," + v.error().reason.to_string() + "}"));
+    cfg.flags = flags;
+    cfg.children = std::move(children);
+  }
+  supervisor s(cfg.flags);
+  for (auto& c : cfg.children) s.add(std::move(c));
+  cfg.children.clear();
+  co_await s.start_all();
+  init_ack();
+  co_await s.loop();
+}
+
+}  // namespace detail
+}  // namespace otp
