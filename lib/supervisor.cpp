@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace otp {
@@ -154,9 +156,62 @@ detail::request_awaiter<child_counts> count_children(const supervisor_ref& sup, 
       timeout);
 }
 
+// ---------------------------------------------------------------- dynamic supervisors
+
+detail::supervisor_start_of<dynamic_supervisor_ref> start_dynamic_supervisor(dynamic_supervisor_options opts,
+                                                                             start_options o) {
+  if (opts.intensity < 0) return error(invalid("negative intensity"));
+  if (opts.period <= duration::zero()) return error(invalid("the intensity period must be positive"));
+  detail::supervisor_config c;
+  c.dynamic = true;
+  c.flags = supervisor_flags(restart_strategy::one_for_one, opts.intensity, opts.period);
+  c.max_children = opts.max_children;
+  c.extra = std::move(opts.extra);
+  return start_opt(o, &detail::supervisor_main, std::move(c));
+}
+
+child_spec dynamic_supervisor_child(std::string id, dynamic_supervisor_options opts, restart_type restart) {
+  detail::supervisor_config c;
+  c.dynamic = true;
+  c.flags = supervisor_flags(restart_strategy::one_for_one, opts.intensity, opts.period);
+  c.max_children = opts.max_children;
+  c.extra = std::move(opts.extra);
+  return child_spec(std::move(id), start_fn(&detail::supervisor_main, std::move(c)), restart,
+                    child_type::supervisor);
+}
+
+detail::flat_request<pid> start_child(const dynamic_supervisor_ref& sup, child_spec spec, duration timeout) {
+  return start_child(sup.handle(), std::move(spec), timeout);
+}
+
+detail::flat_request<void> terminate_child(const dynamic_supervisor_ref& sup, pid child, duration timeout) {
+  return detail::flat_request<void>(request<result<void>>(
+      sup.handle(),
+      [&](reply_to<result<void>> r) {
+        return supervisor_msg(supervisor_msg::terminate_pid{std::move(child), std::move(r)});
+      },
+      timeout));
+}
+
+detail::request_awaiter<std::vector<child_info>> which_children(const dynamic_supervisor_ref& sup,
+                                                                 duration timeout) {
+  return which_children(sup.handle(), timeout);
+}
+
+detail::request_awaiter<child_counts> count_children(const dynamic_supervisor_ref& sup, duration timeout) {
+  return count_children(sup.handle(), timeout);
+}
+
 // ---------------------------------------------------------------- the process
 
 namespace detail {
+
+void wrong_extra_arguments(const extra_args& given, const char* expected) {
+  throw std::invalid_argument(std::string("the supervisor's extra arguments are ") + given.type_name() +
+                              ", the child's start function takes " + expected +
+                              " (build it with otp::with_extra<...> matching otp::extra_arguments)");
+}
+
 namespace {
 
 using msg = message<supervisor_msg>;
@@ -167,19 +222,21 @@ using sup_task = otp::task<T, supervisor_msg>;
 /// acknowledgement (start_link semantics, linked and monitored).
 class child_start_awaiter final : public start_base {
  public:
-  explicit child_start_awaiter(const child_start::impl& s) : start_base(start_options{}), s_(&s) {}
+  child_start_awaiter(const child_start::impl& s, const extra_args& x)
+      : start_base(start_options{}), s_(&s), extra_(&x) {}
   void await_suspend(std::coroutine_handle<>) {
     spawn_options so;
     so.link = true;
     so.monitor = true;
     auto* ack = make_ack();
-    auto c = s_->spawn(ack, *p_, so);
+    auto c = s_->spawn(ack, *p_, so, *extra_);
     begin(std::move(c.process), c.monitor);
   }
   result<pid> await_resume() { return outcome(); }
 
  private:
   const child_start::impl* s_;
+  const extra_args* extra_;
 };
 
 struct child_rec {
@@ -193,55 +250,14 @@ struct child_rec {
   bool running() const noexcept { return state == child_info::status::running; }
 };
 
-class supervisor {
+/// What both kinds of supervisor share: starting, stopping and restarting
+/// one child, the restart intensity, messages set aside, reports.
+class supervisor_base {
  public:
-  explicit supervisor(const supervisor_flags& f) : flags_(f), self_(current_or_throw("supervisor")) {}
+  supervisor_base(int intensity, duration period, extra_args extra)
+      : intensity_(intensity), period_(period), extra_(std::move(extra)), self_(current_or_throw("supervisor")) {}
 
-  void add(child_spec spec) { children_.push_back(std::make_unique<child_rec>(std::move(spec), next_key_++)); }
-
-  /// init: start every child in order; on a failure stop the started ones and
-  /// fail the start with {shutdown,{failed_to_start_child,Id,Reason}}.
-  sup_task<void> start_all() {
-    for (std::size_t i = 0; i < children_.size();) {
-      child_rec& c = *children_[i];
-      auto r = co_await start(c);
-      if (!r) {
-        report("start_error", c, r.error().reason, {});
-        co_await stop_all();
-        init_fail(exit_reason::shutdown("{failed_to_start_child," + c.spec.id + "," + r.error().reason.to_string() +
-                                        "}"));
-      }
-      if (!r.value() && c.spec.restart == restart_type::temporary) {
-        children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
-        continue;
-      }
-      ++i;
-    }
-  }
-
-  /// The gen_server loop: API calls, children's exits, the parent's exit.
-  sup_task<void> loop() {
-    const pid parent = otp::parent();
-    for (;;) {
-      msg m = co_await next();
-      if (auto* e = std::get_if<exit_message>(&m)) {
-        if (e->from == parent) {  // the parent ends, or asks us to: stop everything first
-          co_await stop_all();
-          otp::exit(e->reason);
-        }
-        auto it = by_pid_.find(e->from.id());
-        if (it == by_pid_.end()) continue;  // not (or no longer) a child of ours
-        if (co_await child_exited(*it->second, std::move(e->reason))) break;
-      } else if (auto* r = std::get_if<supervisor_msg>(&m)) {
-        if (co_await handle(*r)) break;
-      }
-      // A down here is a stale monitor of a shutdown already handled: dropped.
-    }
-    co_await stop_all();
-    otp::exit(exit_reason::shutdown());
-  }
-
- private:
+ protected:
   // ---- messages: those set aside by a selective wait come first ----
   sup_task<msg> next() {
     if (!deferred_.empty()) {
@@ -252,20 +268,20 @@ class supervisor {
     co_return co_await otp::receive();
   }
 
-  // ---- starting ----
-  /// do_start_child: the pid, a null pid for ignore, or the error.
+  // ---- starting (do_start_child) ----
+  /// The pid, a null pid for ignore, or the error.
   sup_task<result<pid>> start(child_rec& c) {
     const child_start::impl& s = *c.spec.start.get();
     result<pid> r = error(errc::start_failed);
     try {
       if (s.acks) {
-        r = co_await child_start_awaiter(s);
+        r = co_await child_start_awaiter(s, extra_);
       } else {
         spawn_options so;
         so.link = true;
-        r = s.spawn(nullptr, self_, so).process;
+        r = s.spawn(nullptr, self_, so, extra_).process;
       }
-    } catch (...) {  // the start function itself threw (the body's creation, bad_alloc)
+    } catch (...) {  // the start function itself threw (wrong extra arguments, the body's creation, bad_alloc)
       r = error(errc::start_failed, exit_reason::from_exception(std::current_exception()));
     }
     if (r) {
@@ -333,19 +349,35 @@ class supervisor {
     co_return down_reason;
   }
 
-  /// Stops a running child per its shutdown spec; reports a bad exit.
+  /// Forgets a running child before it is stopped; returns its pid.
+  pid detach(child_rec& c) {
+    pid p = std::exchange(c.process, pid());
+    by_pid_.erase(p.id());
+    c.state = child_info::status::undefined;
+    return p;
+  }
+
+  /// OTP's verdict on how a stopped child ended; a bad one is reported.
+  void judge_stop(const child_rec& c, const pid& p, const exit_reason& why) {
+    const auto how = c.shutdown.what();
+    const bool permanent = c.spec.restart == restart_type::permanent;
+    bool ok = false;
+    if (how == shutdown_policy::kind::brutal_kill && why.is(exit_kind::killed)) ok = true;
+    if (how != shutdown_policy::kind::brutal_kill && why == exit_reason::shutdown()) ok = true;
+    if (!permanent && (why.is(exit_kind::normal) || why.is(exit_kind::shutdown))) ok = true;
+    if (!ok) report("shutdown_error", c, why, p);
+  }
+
+  /// Stops a running child per its shutdown spec.
   sup_task<void> stop(child_rec& c) {
     if (!c.running()) {
       c.state = child_info::status::undefined;
       co_return;
     }
-    const pid p = std::exchange(c.process, pid());
-    by_pid_.erase(p.id());
-    c.state = child_info::status::undefined;
+    const pid p = detach(c);
     const monitor_ref mon = otp::monitor(p);
-    const auto how = c.shutdown.what();
     std::optional<exit_reason> down;
-    if (how == shutdown_policy::kind::brutal_kill) {
+    if (c.shutdown.what() == shutdown_policy::kind::brutal_kill) {
       otp::exit(p, exit_reason::kill());
       down = co_await wait_down(mon, duration::max());
     } else {
@@ -356,15 +388,106 @@ class supervisor {
         down = co_await wait_down(mon, duration::max());
       }
     }
-    exit_reason why = co_await unlink_flush(p, std::move(*down));
-    const bool permanent = c.spec.restart == restart_type::permanent;
-    bool ok = false;
-    if (how == shutdown_policy::kind::brutal_kill && why.is(exit_kind::killed)) ok = true;
-    if (how != shutdown_policy::kind::brutal_kill && why == exit_reason::shutdown()) ok = true;
-    if (!permanent && (why.is(exit_kind::normal) || why.is(exit_kind::shutdown))) ok = true;
-    if (!ok) report("shutdown_error", c, why, p);
+    judge_stop(c, p, co_await unlink_flush(p, std::move(*down)));
   }
 
+  // ---- restarting ----
+  /// add_restart: false when more than `intensity` restarts fall within `period`.
+  bool add_restart() {
+    const time_point now = otp::now();
+    restarts_.push_back(now);
+    while (!restarts_.empty() && now - restarts_.front() >= period_) restarts_.pop_front();
+    return restarts_.size() <= static_cast<std::size_t>(intensity_);
+  }
+
+  void retry_later(child_rec& c) {
+    c.state = child_info::status::restarting;
+    (void)otp::send(otp::self_as<supervisor_msg>(), std::in_place, supervisor_msg::try_again{c.key});
+  }
+
+  /// do_restart's first half: reports, and says whether the child restarts.
+  bool wants_restart(child_rec& c, const exit_reason& reason, const pid& was) {
+    const auto r = c.spec.restart;
+    if (r == restart_type::permanent || !reason.clean()) report("child_terminated", c, reason, was);
+    return r == restart_type::permanent || (r == restart_type::transient && !reason.clean());
+  }
+
+  void report(const char* context, const child_rec& c, const exit_reason& reason, const pid& child) const {
+    if (!self_.home()->core.options.log) return;
+    log_event e;
+    e.what = log_event::kind::supervisor_report;
+    e.process = pid_of(self_);
+    e.reason = reason;
+    e.context = context;
+    e.child_id = c.spec.id;
+    e.child = child;
+    e.text = "supervisor " + e.process.to_string() + " " + context + ": child " +
+             (c.spec.id.empty() ? std::string() : c.spec.id + " ") + (child ? child.to_string() + " " : std::string()) +
+             "(" + to_string(c.spec.restart) + " " + to_string(c.spec.type) + "), reason " + reason.to_string();
+    self_.home()->core.log(e);
+  }
+
+  int intensity_;
+  duration period_;
+  extra_args extra_;
+  process_base& self_;
+  std::unordered_map<std::uint64_t, child_rec*> by_pid_;  ///< running children
+  std::deque<time_point> restarts_;
+  std::deque<msg> deferred_;  ///< set aside by a selective wait, handled first
+  std::uint64_t next_key_ = 1;
+};
+
+/// The supervisor (supervisor.erl): ordered children with ids and a strategy.
+class static_supervisor final : supervisor_base {
+ public:
+  explicit static_supervisor(const supervisor_flags& f)
+      : supervisor_base(f.intensity, f.period, extra_args()), flags_(f) {}
+
+  void add(child_spec spec) { children_.push_back(std::make_unique<child_rec>(std::move(spec), next_key_++)); }
+
+  /// init: start every child in order; on a failure stop the started ones and
+  /// fail the start with {shutdown,{failed_to_start_child,Id,Reason}}.
+  sup_task<void> start_all() {
+    for (std::size_t i = 0; i < children_.size();) {
+      child_rec& c = *children_[i];
+      auto r = co_await start(c);
+      if (!r) {
+        report("start_error", c, r.error().reason, {});
+        co_await stop_all();
+        init_fail(exit_reason::shutdown("{failed_to_start_child," + c.spec.id + "," + r.error().reason.to_string() +
+                                        "}"));
+      }
+      if (!r.value() && c.spec.restart == restart_type::temporary) {
+        children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      ++i;
+    }
+  }
+
+  /// The gen_server loop: API calls, children's exits, the parent's exit.
+  sup_task<void> loop() {
+    const pid parent = otp::parent();
+    for (;;) {
+      msg m = co_await next();
+      if (auto* e = std::get_if<exit_message>(&m)) {
+        if (e->from == parent) {  // the parent ends, or asks us to: stop everything first
+          co_await stop_all();
+          otp::exit(e->reason);
+        }
+        auto it = by_pid_.find(e->from.id());
+        if (it == by_pid_.end()) continue;  // not (or no longer) a child of ours
+        if (co_await child_exited(*it->second, std::move(e->reason))) break;
+      } else if (auto* r = std::get_if<supervisor_msg>(&m)) {
+        if (co_await handle(*r)) break;
+      }
+      // A down here is a stale monitor of a shutdown already handled: dropped.
+    }
+    co_await stop_all();
+    otp::exit(exit_reason::shutdown());
+  }
+
+ private:
   /// terminate_children: all, in reverse start order; temporary specs go.
   sup_task<void> stop_all() { co_await stop_range(0); }
 
@@ -377,20 +500,12 @@ class supervisor {
     }
   }
 
-  // ---- restarting ----
   /// restart_child/3 + do_restart: true when the supervisor must shut down.
   sup_task<bool> child_exited(child_rec& c, exit_reason reason) {
-    by_pid_.erase(c.process.id());
-    const pid was = std::exchange(c.process, pid());
-    c.state = child_info::status::undefined;
-    const auto r = c.spec.restart;
-    if (r == restart_type::permanent || (r == restart_type::transient && !reason.clean())) {
-      report("child_terminated", c, reason, was);
-      co_return co_await restart(c);
-    }
-    if (r == restart_type::temporary && !reason.clean()) report("child_terminated", c, reason, was);
+    const pid was = detach(c);
+    if (wants_restart(c, reason, was)) co_return co_await restart(c);
     const bool significant = c.spec.significant;
-    if (r == restart_type::temporary) erase(c);
+    if (c.spec.restart == restart_type::temporary) erase(c);
     co_return significant && auto_shutdown_due();
   }
 
@@ -405,14 +520,6 @@ class supervisor {
     }
     return std::none_of(children_.begin(), children_.end(),
                         [](auto& c) { return c->spec.significant && c->state != child_info::status::undefined; });
-  }
-
-  /// add_restart: false when more than `intensity` restarts fall within `period`.
-  bool add_restart() {
-    const time_point now = otp::now();
-    restarts_.push_back(now);
-    while (!restarts_.empty() && now - restarts_.front() >= flags_.period) restarts_.pop_front();
-    return restarts_.size() <= static_cast<std::size_t>(flags_.intensity);
   }
 
   /// restart/2: true when the intensity is exceeded.
@@ -457,11 +564,6 @@ class supervisor {
     }
   }
 
-  void retry_later(child_rec& c) {
-    c.state = child_info::status::restarting;
-    (void)otp::send(otp::self_as<supervisor_msg>(), std::in_place, supervisor_msg::try_again{c.key});
-  }
-
   // ---- the API (handle_call) ----
   sup_task<bool> handle(supervisor_msg& m) {
     bool shut = false;
@@ -502,6 +604,12 @@ class supervisor {
     co_await stop(*c);
     if (c->spec.restart == restart_type::temporary) erase(*c);
     m.reply.send(otp::ok());
+  }
+
+  sup_task<void> on(supervisor_msg::terminate_pid& m, bool&) {
+    // OTP's terminate_child takes an id here; a pid is a dynamic supervisor's.
+    m.reply.send(error(errc::not_found));
+    co_return;
   }
 
   sup_task<void> on(supervisor_msg::restart_child& m, bool&) {
@@ -579,33 +687,213 @@ class supervisor {
     if (i < children_.size()) children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
   }
 
-  void report(const char* context, const child_rec& c, const exit_reason& reason, const pid& child) const {
-    log_event e;
-    e.what = log_event::kind::supervisor_report;
-    e.process = pid_of(self_);
-    e.reason = reason;
-    e.context = context;
-    e.child_id = c.spec.id;
-    e.child = child;
-    e.text = "supervisor " + e.process.to_string() + " " + context + ": child " + c.spec.id +
-             (child ? " " + child.to_string() : std::string()) + " (" + to_string(c.spec.restart) + " " +
-             to_string(c.spec.type) + "), reason " + reason.to_string();
-    self_.home()->core.log(e);
+  supervisor_flags flags_;
+  std::vector<std::unique_ptr<child_rec>> children_;  ///< start order
+};
+
+/// The dynamic supervisor (DynamicSupervisor): children by pid, one_for_one,
+/// all stopped at once.
+class dynamic_supervisor final : supervisor_base {
+ public:
+  dynamic_supervisor(int intensity, duration period, std::size_t max_children, extra_args extra)
+      : supervisor_base(intensity, period, std::move(extra)), max_children_(max_children) {}
+
+  sup_task<void> loop() {
+    const pid parent = otp::parent();
+    for (;;) {
+      msg m = co_await next();
+      if (auto* e = std::get_if<exit_message>(&m)) {
+        if (e->from == parent) {
+          co_await stop_all();
+          otp::exit(e->reason);
+        }
+        auto it = by_pid_.find(e->from.id());
+        if (it == by_pid_.end()) continue;
+        if (co_await child_exited(*it->second, std::move(e->reason))) break;
+      } else if (auto* r = std::get_if<supervisor_msg>(&m)) {
+        bool shut = false;
+        auto dispatch = [&](auto& q) -> sup_task<void> { return on(q, shut); };
+        sup_task<void> t = std::visit(dispatch, r->what);
+        co_await t;
+        if (shut) break;
+      }
+    }
+    co_await stop_all();
+    otp::exit(exit_reason::shutdown());
   }
 
-  supervisor_flags flags_;
-  process_base& self_;
-  std::vector<std::unique_ptr<child_rec>> children_;  ///< start order
-  std::unordered_map<std::uint64_t, child_rec*> by_pid_;
-  std::deque<time_point> restarts_;
-  std::deque<msg> deferred_;  ///< set aside by a selective wait, handled first
-  std::uint64_t next_key_ = 1;
+ private:
+  sup_task<bool> child_exited(child_rec& c, exit_reason reason) {
+    const pid was = detach(c);
+    if (!wants_restart(c, reason, was)) {
+      forget(c);
+      co_return false;
+    }
+    co_return co_await restart(c);
+  }
+
+  sup_task<bool> restart(child_rec& c) {
+    if (!add_restart()) {
+      report("shutdown", c, exit_reason::other("reached_max_restart_intensity"), {});
+      co_return true;
+    }
+    auto r = co_await start(c);
+    if (!r) {
+      report("start_error", c, r.error().reason, {});
+      retry_later(c);
+    } else if (!r.value()) {
+      forget(c);  // ignore on restart: nothing to keep for a child named by pid
+    } else {
+      ++c.restarts;
+    }
+    co_return false;
+  }
+
+  /// Stops every child at once: exit signals to all, then each down as it
+  /// comes; a group of children with the same timeout shares one deadline.
+  sup_task<void> stop_all() {
+    struct stopping {
+      child_rec* c;
+      pid p;
+      monitor_ref mon;
+      bool done = false;
+    };
+    std::unordered_map<std::uint64_t, stopping> by_mon;  // monitor slot -> child
+    std::map<duration, std::vector<std::uint64_t>> groups;  // timeout -> monitor slots still waiting
+    std::size_t waiting = 0;
+    std::vector<stopping*> late;
+    for (auto& [key, c] : children_) {
+      if (!c->running()) continue;
+      pid p = detach(*c);
+      monitor_ref mon = otp::monitor(p);
+      const bool brutal = c->shutdown.what() == shutdown_policy::kind::brutal_kill;
+      otp::exit(p, brutal ? exit_reason::kill() : exit_reason::shutdown());
+      if (c->shutdown.what() == shutdown_policy::kind::timeout) groups[c->shutdown.after()].push_back(mon.slot());
+      by_mon.emplace(mon.slot(), stopping{c.get(), std::move(p), mon});
+      ++waiting;
+    }
+    const time_point t0 = otp::now();
+    auto group = groups.begin();
+    while (waiting > 0) {
+      std::optional<msg> m;
+      if (group != groups.end()) {
+        const duration left = t0 + group->first - otp::now();
+        m = co_await otp::receive(left > duration::zero() ? left : duration::zero());
+        if (!m) {  // this group's time is up: kill who is left of it
+          for (auto slot : group->second)
+            if (auto it = by_mon.find(slot); it != by_mon.end() && !it->second.done)
+              otp::exit(it->second.p, exit_reason::kill());
+          ++group;
+          continue;
+        }
+      } else {
+        m.emplace(co_await otp::receive());
+      }
+      auto* d = std::get_if<down_message>(&*m);
+      auto it = d ? by_mon.find(d->ref.slot()) : by_mon.end();
+      if (it == by_mon.end() || it->second.mon != d->ref || it->second.done) {
+        deferred_.push_back(std::move(*m));
+        continue;
+      }
+      it->second.done = true;
+      --waiting;
+      if (d->reason.is(exit_kind::noproc)) {
+        late.push_back(&it->second);  // ended before our monitor: its exit message says why, below
+        continue;
+      }
+      judge_stop(*it->second.c, it->second.p, co_await unlink_flush(it->second.p, std::move(d->reason)));
+    }
+    for (stopping* s : late) judge_stop(*s->c, s->p, co_await unlink_flush(s->p, exit_reason::noproc()));
+    children_.clear();
+  }
+
+  sup_task<void> on(supervisor_msg::start_child& m, bool&) {
+    if (auto v = validate(m.spec, otp::auto_shutdown::never); !v) {
+      m.reply.send(v.error());
+      co_return;
+    }
+    if (max_children_ && children_.size() >= max_children_) {
+      m.reply.send(error(errc::max_children));
+      co_return;
+    }
+    const std::uint64_t key = next_key_++;
+    auto& c = *children_.emplace(key, std::make_unique<child_rec>(std::move(m.spec), key)).first->second;
+    auto r = co_await start(c);
+    if (!r || !r.value()) children_.erase(key);  // failed or ignored: nothing is kept
+    m.reply.send(std::move(r));
+  }
+
+  sup_task<void> on(supervisor_msg::terminate_pid& m, bool&) {
+    auto it = m.child ? by_pid_.find(m.child.id()) : by_pid_.end();
+    if (it == by_pid_.end()) {
+      m.reply.send(error(errc::not_found));
+      co_return;
+    }
+    child_rec& c = *it->second;
+    co_await stop(c);
+    forget(c);
+    m.reply.send(otp::ok());
+  }
+
+  sup_task<void> on(supervisor_msg::which_children& m, bool&) {
+    std::vector<child_info> out;
+    out.reserve(children_.size());
+    for (auto& [key, c] : children_) out.emplace_back(c->spec.id, c->process, c->state, c->spec.type, c->restarts);
+    m.reply.send(std::move(out));
+    co_return;
+  }
+
+  sup_task<void> on(supervisor_msg::count_children& m, bool&) {
+    child_counts n;
+    n.specs = children_.size();
+    for (auto& [key, c] : children_) {
+      if (c->running()) ++n.active;
+      ++(c->spec.type == child_type::supervisor ? n.supervisors : n.workers);
+    }
+    m.reply.send(n);
+    co_return;
+  }
+
+  sup_task<void> on(supervisor_msg::try_again& m, bool& shut) {
+    auto it = children_.find(m.child);
+    if (it != children_.end() && it->second->state == child_info::status::restarting)
+      shut = co_await restart(*it->second);
+  }
+
+  // Calls that name children by id have no meaning here (the typed API
+  // cannot send them; a raw message gets not_found).
+  sup_task<void> on(supervisor_msg::terminate_child& m, bool&) {
+    m.reply.send(error(errc::not_found));
+    co_return;
+  }
+  sup_task<void> on(supervisor_msg::restart_child& m, bool&) {
+    m.reply.send(error(errc::not_found));
+    co_return;
+  }
+  sup_task<void> on(supervisor_msg::delete_child& m, bool&) {
+    m.reply.send(error(errc::not_found));
+    co_return;
+  }
+
+  void forget(child_rec& c) {
+    const std::uint64_t key = c.key;  // not a reference into the node being erased
+    children_.erase(key);
+  }
+
+  std::size_t max_children_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<child_rec>> children_;  ///< by key
 };
 
 }  // namespace
 
 process<supervisor_msg> supervisor_main(supervisor_config cfg) {
   otp::trap_exit(true);
+  if (cfg.dynamic) {
+    dynamic_supervisor s(cfg.flags.intensity, cfg.flags.period, cfg.max_children, std::move(cfg.extra));
+    init_ack();
+    co_await s.loop();
+    co_return;
+  }
   if (cfg.init) {
     auto [flags, children] = cfg.init();
     if (auto v = validate(flags, children); !v)
@@ -613,7 +901,7 @@ process<supervisor_msg> supervisor_main(supervisor_config cfg) {
     cfg.flags = flags;
     cfg.children = std::move(children);
   }
-  supervisor s(cfg.flags);
+  static_supervisor s(cfg.flags);
   for (auto& c : cfg.children) s.add(std::move(c));
   cfg.children.clear();
   co_await s.start_all();

@@ -66,8 +66,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <variant>
 #include <vector>
@@ -118,6 +120,41 @@ class shutdown_policy {
   duration after_;
 };
 
+/// Arguments a dynamic supervisor prepends to every child's start arguments
+/// (DynamicSupervisor's extra_arguments). Make with otp::extra_arguments(a...);
+/// a child takes them when its start function was built with otp::with_extra<T...>.
+class extra_args {
+ public:
+  extra_args() noexcept = default;
+  bool empty() const noexcept { return values_ == nullptr; }
+  detail::type_tag tag() const noexcept { return tag_; }
+  const void* values() const noexcept { return values_.get(); }
+  const char* type_name() const noexcept { return tag_ ? tag_->name() : "none"; }
+
+  template <class... T>
+  friend extra_args extra_arguments(T... v);
+
+ private:
+  detail::type_tag tag_ = nullptr;
+  std::shared_ptr<const void> values_;
+};
+
+/// The extra arguments of a dynamic supervisor, stored once, copied into each start.
+template <class... T>
+extra_args extra_arguments(T... v) {
+  extra_args e;
+  e.tag_ = detail::tag_of<std::tuple<T...>>();
+  e.values_ = std::make_shared<const std::tuple<T...>>(std::move(v)...);
+  return e;
+}
+
+/// Declares the types of the extra arguments a child's start function takes
+/// first: otp::start_fn(otp::with_extra<db_ref>{}, conn, socket) starts
+/// conn(db, socket) under a dynamic supervisor started with
+/// otp::extra_arguments(db).
+template <class... T>
+struct with_extra {};
+
 /// What a child was started with in its last (or only) start.
 struct started_child {
   pid process;          ///< null when the child answered ignore
@@ -132,9 +169,11 @@ class child_start {
   struct impl {
     virtual ~impl() = default;
     /// Spawns the child from the calling process `sup`, linked, with the
-    /// acknowledgement slot `ack` (nullptr for spawn_fn children).
-    virtual started_child spawn(detail::reply_slot* ack, detail::process_base& sup,
-                                const spawn_options& o) const = 0;
+    /// acknowledgement slot `ack` (nullptr for spawn_fn children), and the
+    /// supervisor's extra arguments. Throws std::invalid_argument when the
+    /// extra arguments are not those the start function takes.
+    virtual started_child spawn(detail::reply_slot* ack, detail::process_base& sup, const spawn_options& o,
+                                const extra_args& extra) const = 0;
     bool acks = true;
   };
 
@@ -148,16 +187,34 @@ class child_start {
 };
 
 namespace detail {
-template <class F, class... A>
-class child_start_of final : public child_start::impl {
+[[noreturn]] void wrong_extra_arguments(const extra_args& given, const char* expected);
+
+template <class Extra, class F, class... A>
+class child_start_of;
+
+template <class... E, class F, class... A>
+class child_start_of<std::tuple<E...>, F, A...> final : public child_start::impl {
  public:
   child_start_of(bool acks, F f, A... a) : f_(std::move(f)), args_(std::move(a)...) { this->acks = acks; }
-  started_child spawn(reply_slot* ack, process_base& sup, const spawn_options& o) const override {
+  started_child spawn(reply_slot* ack, process_base& sup, const spawn_options& o,
+                      const extra_args& extra) const override {
+    using want = std::tuple<E...>;
+    if (sizeof...(E) == 0 ? !extra.empty() : extra.tag() != tag_of<want>())
+      wrong_extra_arguments(extra, sizeof...(E) == 0 ? "none" : type_name_of<want>());
     // Each start gets fresh copies: the spec outlives any one child.
     return std::apply(
         [&](const auto&... a) {
-          auto s = spawn_with_ack(ack, nullptr, &sup, o, F(f_), a...);
-          return started_child{std::move(s.pid), s.monitor};
+          if constexpr (sizeof...(E) == 0) {
+            auto s = spawn_with_ack(ack, nullptr, &sup, o, F(f_), a...);
+            return started_child{std::move(s.pid), s.monitor};
+          } else {
+            return std::apply(
+                [&](const auto&... x) {
+                  auto s = spawn_with_ack(ack, nullptr, &sup, o, F(f_), x..., a...);
+                  return started_child{std::move(s.pid), s.monitor};
+                },
+                *static_cast<const want*>(extra.values()));
+          }
         },
         args_);
   }
@@ -174,7 +231,14 @@ class child_start_of final : public child_start::impl {
 /// start.
 template <class F, class... A>
 child_start start_fn(F&& f, A&&... args) {
-  using impl = detail::child_start_of<std::decay_t<F>, std::decay_t<A>...>;
+  using impl = detail::child_start_of<std::tuple<>, std::decay_t<F>, std::decay_t<A>...>;
+  return child_start(std::make_shared<const impl>(true, std::forward<F>(f), std::forward<A>(args)...));
+}
+/// start_fn for a child of a dynamic supervisor with extra arguments: they
+/// come first, then `args`.
+template <class... E, class F, class... A>
+child_start start_fn(with_extra<E...>, F&& f, A&&... args) {
+  using impl = detail::child_start_of<std::tuple<E...>, std::decay_t<F>, std::decay_t<A>...>;
   return child_start(std::make_shared<const impl>(true, std::forward<F>(f), std::forward<A>(args)...));
 }
 
@@ -182,7 +246,12 @@ child_start start_fn(F&& f, A&&... args) {
 /// it counts as started once spawned.
 template <class F, class... A>
 child_start spawn_fn(F&& f, A&&... args) {
-  using impl = detail::child_start_of<std::decay_t<F>, std::decay_t<A>...>;
+  using impl = detail::child_start_of<std::tuple<>, std::decay_t<F>, std::decay_t<A>...>;
+  return child_start(std::make_shared<const impl>(false, std::forward<F>(f), std::forward<A>(args)...));
+}
+template <class... E, class F, class... A>
+child_start spawn_fn(with_extra<E...>, F&& f, A&&... args) {
+  using impl = detail::child_start_of<std::tuple<E...>, std::decay_t<F>, std::decay_t<A>...>;
   return child_start(std::make_shared<const impl>(false, std::forward<F>(f), std::forward<A>(args)...));
 }
 
@@ -284,6 +353,10 @@ struct supervisor_msg {
     std::string id;
     reply_to<result<void>> reply;
   };
+  struct terminate_pid {  // dynamic supervisors: children are named by pid
+    pid child;
+    reply_to<result<void>> reply;
+  };
   struct restart_child {
     std::string id;
     reply_to<result<pid>> reply;
@@ -301,8 +374,8 @@ struct supervisor_msg {
   struct try_again {  // sent by the supervisor to itself after a failed restart
     std::uint64_t child;
   };
-  using request = std::variant<start_child, terminate_child, restart_child, delete_child, which_children,
-                               count_children, try_again>;
+  using request = std::variant<start_child, terminate_child, terminate_pid, restart_child, delete_child,
+                               which_children, count_children, try_again>;
   request what;
   template <class T>
   explicit supervisor_msg(T t) : what(std::move(t)) {}
@@ -317,6 +390,9 @@ struct supervisor_config {
   std::vector<child_spec> children;
   /// Callback style: run in the supervisor, returns flags and children.
   std::function<std::pair<supervisor_flags, std::vector<child_spec>>()> init;
+  bool dynamic = false;
+  std::size_t max_children = 0;  ///< dynamic only; 0: no limit
+  extra_args extra;              ///< dynamic only
 };
 process<supervisor_msg> supervisor_main(supervisor_config cfg);
 
@@ -339,25 +415,29 @@ class flat_request {
 };
 
 /// start_supervisor's awaiter: an invalid spec fails at once, before any spawn.
-class supervisor_start {
+template <class Ref>
+class supervisor_start_of {
  public:
   using inner_t = start_awaiter<process<supervisor_msg> (*)(supervisor_config), supervisor_config>;
-  supervisor_start(error e) : failed_(std::move(e)) {}
-  supervisor_start(inner_t s) : inner_(std::move(s)) {}
+  supervisor_start_of(error e) : failed_(std::move(e)) {}
+  supervisor_start_of(inner_t s) : inner_(std::move(s)) {}
   void bind(process_base& p) noexcept {
     if (inner_) inner_->bind(p);
   }
   bool await_ready() noexcept { return !inner_; }
   void await_suspend(std::coroutine_handle<> h) { inner_->await_suspend(h); }
-  result<supervisor_ref> await_resume() {
+  result<Ref> await_resume() {
     if (!inner_) return *failed_;
-    return inner_->await_resume();
+    auto r = inner_->await_resume();
+    if (!r) return r.error();
+    return Ref(std::move(r).value());
   }
 
  private:
   std::optional<inner_t> inner_;
   std::optional<error> failed_;
 };
+using supervisor_start = supervisor_start_of<supervisor_ref>;
 }  // namespace detail
 
 /// Starts a supervisor linked to the caller (inside a process) with these
@@ -405,6 +485,60 @@ detail::flat_request<void> delete_child(const supervisor_ref& sup, std::string i
 detail::request_awaiter<std::vector<child_info>> which_children(const supervisor_ref& sup,
                                                                  duration timeout = duration::max());
 detail::request_awaiter<child_counts> count_children(const supervisor_ref& sup,
+                                                      duration timeout = duration::max());
+
+// ---------------------------------------------------------------- dynamic supervisors
+
+/// A dynamic supervisor (Elixir's DynamicSupervisor): it starts with no
+/// children and takes them one by one through start_child, which returns the
+/// child's pid. Strategy one_for_one only; children are named by pid (their
+/// spec ids are ignored). When it stops, it stops all children at once and
+/// waits for them (order undefined), each per its shutdown spec.
+class dynamic_supervisor_ref {
+ public:
+  dynamic_supervisor_ref() noexcept = default;
+  explicit dynamic_supervisor_ref(supervisor_ref h) noexcept : h_(std::move(h)) {}
+  const supervisor_ref& handle() const noexcept { return h_; }
+  operator const pid&() const noexcept { return h_; }  // NOLINT: monitor, link, exit take it as a pid
+  explicit operator bool() const noexcept { return static_cast<bool>(h_); }
+  friend bool operator==(const dynamic_supervisor_ref& a, const dynamic_supervisor_ref& b) noexcept {
+    return a.h_ == b.h_;
+  }
+
+ private:
+  supervisor_ref h_;
+};
+
+struct dynamic_supervisor_options {
+  dynamic_supervisor_options(int intensity = 3, duration period = std::chrono::seconds(5),
+                             std::size_t max_children = 0) noexcept
+      : intensity(intensity), period(period), max_children(max_children) {}
+  int intensity;             ///< restarts allowed within `period`; >= 0
+  duration period;           ///< > 0
+  std::size_t max_children;  ///< 0: no limit; else start_child fails with max_children when reached
+  extra_args extra;          ///< prepended to every child's start arguments
+};
+
+/// Starts a dynamic supervisor linked to the caller. errc::invalid_spec at once
+/// for a negative intensity or a period that is not positive.
+detail::supervisor_start_of<dynamic_supervisor_ref> start_dynamic_supervisor(
+    dynamic_supervisor_options opts = {}, start_options o = {});
+/// A child spec that runs a dynamic supervisor.
+child_spec dynamic_supervisor_child(std::string id, dynamic_supervisor_options opts,
+                                    restart_type restart = restart_type::permanent);
+
+/// Starts a child; returns its pid (null when it answered ignore: nothing is
+/// kept). Errors: max_children, invalid_spec, start_failed.
+detail::flat_request<pid> start_child(const dynamic_supervisor_ref& sup, child_spec spec,
+                                      duration timeout = duration::max());
+/// Stops the child `child`. errc::not_found if it is not a child of this
+/// supervisor (that process is left alone).
+detail::flat_request<void> terminate_child(const dynamic_supervisor_ref& sup, pid child,
+                                           duration timeout = duration::max());
+/// Every child (id empty), in no particular order.
+detail::request_awaiter<std::vector<child_info>> which_children(const dynamic_supervisor_ref& sup,
+                                                                 duration timeout = duration::max());
+detail::request_awaiter<child_counts> count_children(const dynamic_supervisor_ref& sup,
                                                       duration timeout = duration::max());
 
 /// OTP's names for the statuses and types: "running", "worker", ...
