@@ -46,6 +46,8 @@ if command -v go >/dev/null && (cd "$peers/go" && GOCACHE=$bin/gocache GOPATH=$b
 if g++ -O2 -std=c++17 -pthread "$peers/caf/bench.cpp" -o "$bin/caf_bench" -lcaf_core 2>/dev/null; then have[caf]=1; else skip caf "libcaf-dev missing or build failed"; fi
 if g++ -O2 -std=c++20 -pthread "$peers/asio/bench.cpp" -o "$bin/asio_bench"; then have[asio]=1; else skip asio "libasio-dev missing or build failed"; fi
 if gcc -O2 -pthread "$peers/probe/cpu_probe.c" -o "$bin/cpu_probe"; then have[probe]=1; fi
+# W9 runs on Elixir (DynamicSupervisor, Supervisor); its scripts run in place.
+if command -v elixir >/dev/null; then have[elixir]=1; else skip "beam w9" "elixir missing"; fi
 
 raw=$(mktemp)
 trap 'rm -f "$raw" "$raw.out" "$raw.rss"' EXIT
@@ -80,6 +82,15 @@ for t in $threads; do
       if [ "$t" = 1 ]; then cell asio 1 "$w" "$bin/asio_bench" "$w" st; else cell asio "$t" "$w" "$bin/asio_bench" "$w" cc2; fi
     fi
   done
+  # W9 supervise at 100,000 children (with the restart cycles), and at 1,000
+  # children for the scaling check. BEAM's shutdown of 100k children is
+  # quadratic (about 100 s a run).
+  cell otp "$t" w9 "$ours" w9 "$t"
+  cell otp "$t" w9 env W9_N=1000 W9_CYCLES=0 "$ours" w9 "$t"
+  if [ -n "${have[elixir]:-}" ]; then
+    cell beam "$t" w9 elixir --erl "+S $t" "$peers/elixir/w9_supervise.exs"
+    cell beam "$t" w9 env W9_N=1000 W9_CYCLES=0 elixir --erl "+S $t" "$peers/elixir/w9_supervise.exs"
+  fi
   [ "$t" != 1 ] && probe
 done
 

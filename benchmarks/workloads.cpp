@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// otp_bench <w1|w2|w3|w4|w8> [threads]: the workloads of shared/peers
+// otp_bench <w1|w2|w3|w4|w8|w9> [threads]: the workloads of shared/peers
 // (README there), same parameters, same `RESULT <metric> <value> <unit>`
 // lines. OTP_BENCH_SMALL=1 shrinks N for smoke runs. With 2 threads the
 // runtime has 2 shards: W1's subtrees, W3's ring and W8's producers are
@@ -7,6 +7,7 @@
 // shard). There is no work stealing yet.
 
 #include <otp/otp.hpp>
+#include <otp/supervisor.hpp>
 
 #include <asio/io_context.hpp>
 
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -162,11 +164,66 @@ otp::process<std::int64_t> w8() {
   report("w8_msgs_per_s", static_cast<double>(prods * per) / ((now_ns() - t) / 1e9), "msg/s");
 }
 
+// ---- W9 supervise: (a) a dynamic supervisor starts N children one by one, then
+// is stopped; (b) a one_for_one child crashes and is restarted, CYCLES times.
+// W9_N (default 100,000) and W9_CYCLES (default 10,000) as the Elixir peer.
+std::int64_t env_or(const char* name, std::int64_t dflt) {
+  const char* v = std::getenv(name);
+  return v ? std::atoll(v) : dflt;
+}
+
+otp::process<int> w9_child(otp::handle<otp::pid> notify) {
+  if (notify) otp::send(notify, otp::self());
+  otp::init_ack();
+  for (;;) {
+    auto m = co_await otp::receive();
+    if (std::holds_alternative<int>(m)) throw std::runtime_error("boom");  // the cast that raises
+  }
+}
+
+otp::process<otp::pid> w9() {
+  const std::int64_t n = env_or("W9_N", small() ? 1000 : 100000);
+  const std::int64_t cycles = env_or("W9_CYCLES", small() ? 100 : 10000);
+  otp::start_options unlinked;
+  unlinked.link = false;
+  auto dsup = (co_await otp::start_dynamic_supervisor(otp::dynamic_supervisor_options(), unlinked)).value();
+  const otp::child_spec trivial("c", otp::start_fn(w9_child, otp::handle<otp::pid>()));
+  double t = now_ns();
+  for (std::int64_t i = 0; i < n; ++i) (void)(co_await otp::start_child(dsup, trivial)).value();
+  const std::string suffix = "_n" + std::to_string(n);
+  report(("w9_start_ns_per_child" + suffix).c_str(), (now_ns() - t) / static_cast<double>(n), "ns");
+  t = now_ns();
+  auto mon = otp::monitor(dsup);
+  otp::exit(dsup, otp::exit_reason::shutdown());
+  for (;;) {
+    auto m = co_await otp::receive();
+    if (auto* d = std::get_if<otp::down_message>(&m); d && d->ref == mon) break;
+  }
+  report(("w9_shutdown_ns_per_child" + suffix).c_str(), (now_ns() - t) / static_cast<double>(n), "ns");
+  if (cycles == 0) co_return;
+
+  std::vector<otp::child_spec> children;
+  children.emplace_back("c", otp::start_fn(w9_child, otp::self_as<otp::pid>()));
+  auto flags = otp::supervisor_flags(otp::restart_strategy::one_for_one, 1000000, std::chrono::seconds(1));
+  auto sup = (co_await otp::start_supervisor(flags, std::move(children), unlinked)).value();
+  auto up = [](otp::message<otp::pid>& m) { return std::get<otp::pid>(m); };
+  auto first = co_await otp::receive();
+  otp::pid child = up(first);
+  t = now_ns();
+  for (std::int64_t k = 0; k < cycles; ++k) {
+    otp::send(otp::handle<int>::from(child).value(), 1);
+    auto m = co_await otp::receive();
+    child = up(m);
+  }
+  report("w9_restart_us_per_cycle", (now_ns() - t) / static_cast<double>(cycles) / 1000.0, "us");
+  otp::exit(sup, otp::exit_reason::shutdown());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w8 [threads]\n");
+    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w8|w9 [threads]\n");
     return 2;
   }
   const std::string w = argv[1];
@@ -175,6 +232,7 @@ int main(int argc, char** argv) {
   asio::io_context io(threads);
   otp::runtime_options o;
   o.shards = static_cast<std::size_t>(threads);
+  if (w == "w9") o.log = nullptr;  // crash logging off, as in the peers' W9
   otp::runtime rt(io.get_executor(), o);
   if (w == "w1")
     otp::spawn(rt, w1);
@@ -186,8 +244,10 @@ int main(int argc, char** argv) {
     otp::spawn(rt, w4);
   else if (w == "w8")
     otp::spawn(rt, w8);
+  else if (w == "w9")
+    otp::spawn(rt, w9);
   else {
-    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w8)\n", w.c_str());
+    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w8 w9)\n", w.c_str());
     return 2;
   }
   std::vector<std::thread> extra;

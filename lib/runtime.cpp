@@ -711,12 +711,12 @@ void abandon_process(process_base& p) noexcept {
 }
 
 void promise_base::unhandled_exception() noexcept {
+  // One rethrow: a throw costs about a microsecond, and a crash storm is
+  // made of them.
   try {
-    throw;
-  } catch (const exit_exception& e) {
-    self->reason = e.reason();
-  } catch (...) {
-    self->reason = exit_reason::from_exception(std::current_exception());
+    self->reason = exit_reason::from_current_exception();
+  } catch (...) {  // no memory for the reason's text
+    self->reason = exit_reason::other("out_of_memory");
   }
 }
 

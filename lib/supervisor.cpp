@@ -218,6 +218,11 @@ using msg = message<supervisor_msg>;
 template <class T>
 using sup_task = otp::task<T, supervisor_msg>;
 
+// Answers a call with an error. Out of line: inlined into the coroutines,
+// g++ 12 -O2 warns that the result's (inactive) pid may be uninitialized.
+[[gnu::noinline]] void refuse(const reply_to<result<pid>>& r, error e) { r.send(result<pid>(std::move(e))); }
+[[gnu::noinline]] void refuse(const reply_to<result<void>>& r, error e) { r.send(result<void>(std::move(e))); }
+
 /// Starts a child through its type-erased start function and waits for its
 /// acknowledgement (start_link semantics, linked and monitored).
 class child_start_awaiter final : public start_base {
@@ -282,7 +287,7 @@ class supervisor_base {
         r = s.spawn(nullptr, self_, so, extra_).process;
       }
     } catch (...) {  // the start function itself threw (wrong extra arguments, the body's creation, bad_alloc)
-      r = error(errc::start_failed, exit_reason::from_exception(std::current_exception()));
+      r = error(errc::start_failed, exit_reason::from_current_exception());
     }
     if (r) {
       c.state = child_info::status::running;
@@ -576,11 +581,11 @@ class static_supervisor final : supervisor_base {
 
   sup_task<void> on(supervisor_msg::start_child& m, bool&) {
     if (auto v = validate(m.spec, flags_.auto_shutdown); !v) {
-      m.reply.send(v.error());
+      refuse(m.reply, v.error());
       co_return;
     }
     if (child_rec* c = find(m.spec.id)) {
-      m.reply.send(c->running() ? error(errc::already_started, c->process) : error(errc::already_present));
+      refuse(m.reply, c->running() ? error(errc::already_started, c->process) : error(errc::already_present));
       co_return;
     }
     add(std::move(m.spec));
@@ -588,7 +593,7 @@ class static_supervisor final : supervisor_base {
     auto r = co_await start(c);
     if (!r) {
       children_.pop_back();  // nothing is kept after a failed start
-      m.reply.send(r.error());
+      refuse(m.reply, r.error());
       co_return;
     }
     if (!r.value() && c.spec.restart == restart_type::temporary) children_.pop_back();
@@ -598,7 +603,7 @@ class static_supervisor final : supervisor_base {
   sup_task<void> on(supervisor_msg::terminate_child& m, bool&) {
     child_rec* c = find(m.id);
     if (!c) {
-      m.reply.send(error(errc::not_found));
+      refuse(m.reply, error(errc::not_found));
       co_return;
     }
     co_await stop(*c);
@@ -608,22 +613,22 @@ class static_supervisor final : supervisor_base {
 
   sup_task<void> on(supervisor_msg::terminate_pid& m, bool&) {
     // OTP's terminate_child takes an id here; a pid is a dynamic supervisor's.
-    m.reply.send(error(errc::not_found));
+    refuse(m.reply, error(errc::not_found));
     co_return;
   }
 
   sup_task<void> on(supervisor_msg::restart_child& m, bool&) {
     child_rec* c = find(m.id);
     if (!c) {
-      m.reply.send(error(errc::not_found));
+      refuse(m.reply, error(errc::not_found));
       co_return;
     }
     if (c->running()) {
-      m.reply.send(error(errc::running, c->process));
+      refuse(m.reply, error(errc::running, c->process));
       co_return;
     }
     if (c->state == child_info::status::restarting) {
-      m.reply.send(error(errc::restarting));
+      refuse(m.reply, error(errc::restarting));
       co_return;
     }
     m.reply.send(co_await start(*c));
@@ -632,11 +637,11 @@ class static_supervisor final : supervisor_base {
   sup_task<void> on(supervisor_msg::delete_child& m, bool&) {
     child_rec* c = find(m.id);
     if (!c)
-      m.reply.send(error(errc::not_found));
+      refuse(m.reply, error(errc::not_found));
     else if (c->running())
-      m.reply.send(error(errc::running, c->process));
+      refuse(m.reply, error(errc::running, c->process));
     else if (c->state == child_info::status::restarting)
-      m.reply.send(error(errc::restarting));
+      refuse(m.reply, error(errc::restarting));
     else {
       erase(*c);
       m.reply.send(otp::ok());
@@ -809,11 +814,11 @@ class dynamic_supervisor final : supervisor_base {
 
   sup_task<void> on(supervisor_msg::start_child& m, bool&) {
     if (auto v = validate(m.spec, otp::auto_shutdown::never); !v) {
-      m.reply.send(v.error());
+      refuse(m.reply, v.error());
       co_return;
     }
     if (max_children_ && children_.size() >= max_children_) {
-      m.reply.send(error(errc::max_children));
+      refuse(m.reply, error(errc::max_children));
       co_return;
     }
     const std::uint64_t key = next_key_++;
@@ -826,7 +831,7 @@ class dynamic_supervisor final : supervisor_base {
   sup_task<void> on(supervisor_msg::terminate_pid& m, bool&) {
     auto it = m.child ? by_pid_.find(m.child.id()) : by_pid_.end();
     if (it == by_pid_.end()) {
-      m.reply.send(error(errc::not_found));
+      refuse(m.reply, error(errc::not_found));
       co_return;
     }
     child_rec& c = *it->second;
@@ -863,15 +868,15 @@ class dynamic_supervisor final : supervisor_base {
   // Calls that name children by id have no meaning here (the typed API
   // cannot send them; a raw message gets not_found).
   sup_task<void> on(supervisor_msg::terminate_child& m, bool&) {
-    m.reply.send(error(errc::not_found));
+    refuse(m.reply, error(errc::not_found));
     co_return;
   }
   sup_task<void> on(supervisor_msg::restart_child& m, bool&) {
-    m.reply.send(error(errc::not_found));
+    refuse(m.reply, error(errc::not_found));
     co_return;
   }
   sup_task<void> on(supervisor_msg::delete_child& m, bool&) {
-    m.reply.send(error(errc::not_found));
+    refuse(m.reply, error(errc::not_found));
     co_return;
   }
 

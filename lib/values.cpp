@@ -55,6 +55,14 @@ exit_reason exit_reason::from_exception(std::exception_ptr e) {
   if (!e) return error("unknown", "");
   try {
     std::rethrow_exception(e);
+  } catch (...) {
+    return from_current_exception();
+  }
+}
+
+exit_reason exit_reason::from_current_exception() {
+  try {
+    throw;
   } catch (const exit_exception& x) {
     return x.reason();
   } catch (const std::exception& x) {

@@ -62,6 +62,10 @@ class exit_reason {
   static exit_reason error(std::string type, std::string what);
   /// Builds an `error` reason from an exception in flight or stored.
   static exit_reason from_exception(std::exception_ptr e);
+  /// The same for the exception being handled; call it only inside a catch
+  /// block. It rethrows once (to see the exception's type and what()), where
+  /// from_exception(std::current_exception()) would rethrow twice.
+  static exit_reason from_current_exception();
   /// A user-defined reason, written as an Erlang term would be: "bad_state".
   static exit_reason other(std::string term);
 

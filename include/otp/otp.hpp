@@ -16,4 +16,6 @@
 #include <otp/request.hpp>
 #include <otp/runtime.hpp>
 #include <otp/start.hpp>
+#include <otp/supervisor.hpp>
+#include <otp/task.hpp>
 #include <otp/timer.hpp>
