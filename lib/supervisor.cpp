@@ -756,6 +756,10 @@ class dynamic_supervisor final : supervisor_base {
 
   /// Stops every child at once: exit signals to all, then each down as it
   /// comes; a group of children with the same timeout shares one deadline.
+  /// Linear in the number of children: each is unlinked before its exit
+  /// signal, so no exit message can follow, and the exit messages of
+  /// children that had already ended are looked up in one pass at the end
+  /// (OTP looks for each in the whole mailbox: quadratic).
   sup_task<void> stop_all() {
     struct stopping {
       child_rec* c;
@@ -764,19 +768,20 @@ class dynamic_supervisor final : supervisor_base {
       bool done = false;
     };
     std::unordered_map<std::uint64_t, stopping> by_mon;  // monitor slot -> child
-    std::map<duration, std::vector<std::uint64_t>> groups;  // timeout -> monitor slots still waiting
+    std::map<duration, std::vector<std::uint64_t>> groups;  // timeout -> monitor slots
     std::size_t waiting = 0;
-    std::vector<stopping*> late;
     for (auto& [key, c] : children_) {
       if (!c->running()) continue;
       pid p = detach(*c);
       monitor_ref mon = otp::monitor(p);
+      otp::unlink(p);
       const bool brutal = c->shutdown.what() == shutdown_policy::kind::brutal_kill;
       otp::exit(p, brutal ? exit_reason::kill() : exit_reason::shutdown());
       if (c->shutdown.what() == shutdown_policy::kind::timeout) groups[c->shutdown.after()].push_back(mon.slot());
       by_mon.emplace(mon.slot(), stopping{c.get(), std::move(p), mon});
       ++waiting;
     }
+    std::unordered_map<std::uint64_t, stopping*> gone;  // pid number -> ended before our monitor
     const time_point t0 = otp::now();
     auto group = groups.begin();
     while (waiting > 0) {
@@ -802,13 +807,35 @@ class dynamic_supervisor final : supervisor_base {
       }
       it->second.done = true;
       --waiting;
-      if (d->reason.is(exit_kind::noproc)) {
-        late.push_back(&it->second);  // ended before our monitor: its exit message says why, below
-        continue;
-      }
-      judge_stop(*it->second.c, it->second.p, co_await unlink_flush(it->second.p, std::move(d->reason)));
+      if (d->reason.is(exit_kind::noproc))
+        gone.emplace(it->second.p.id(), &it->second);
+      else
+        judge_stop(*it->second.c, it->second.p, d->reason);
     }
-    for (stopping* s : late) judge_stop(*s->c, s->p, co_await unlink_flush(s->p, exit_reason::noproc()));
+    if (!gone.empty()) {
+      // Their exit messages (sent before we unlinked) say why they ended.
+      auto take = [&](const pid& from, exit_reason& why) {
+        auto g = gone.find(from.id());
+        if (g == gone.end()) return false;
+        judge_stop(*g->second->c, g->second->p, why);
+        gone.erase(g);
+        return true;
+      };
+      for (auto it = deferred_.begin(); it != deferred_.end();) {
+        auto* e = std::get_if<exit_message>(&*it);
+        it = e && take(e->from, e->reason) ? deferred_.erase(it) : it + 1;
+      }
+      self_.remove_all(
+          [&](node* x) {
+            return x->kind == node_kind::exit_message && gone.count(static_cast<signal_node*>(x)->from.id());
+          },
+          [&](node* x) {
+            auto* sn = static_cast<signal_node*>(x);
+            take(sn->from, sn->reason);
+            delete x;
+          });
+      for (auto& [id, st] : gone) judge_stop(*st->c, st->p, exit_reason::other("naughty_child"));
+    }
     children_.clear();
   }
 

@@ -368,6 +368,22 @@ struct process_base : pooled {
     }
     return n;
   }
+  /// Unlinks every node for which pred(n) holds and hands it to take(n), in one pass.
+  template <class Pred, class Take>
+  void remove_all(Pred pred, Take take) {
+    node* prev = nullptr;
+    for (node* n = first; n;) {
+      node* next = n->next;
+      if (pred(n)) {
+        (prev ? prev->next : first) = next;
+        if (last == n) last = prev;
+        take(n);
+      } else {
+        prev = n;
+      }
+      n = next;
+    }
+  }
   /// Unlinks and returns the first node for which pred(n) holds.
   template <class Pred>
   node* remove_first(Pred pred) noexcept {
