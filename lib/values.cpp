@@ -9,6 +9,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <cstdlib>
 #include <memory>
@@ -177,27 +178,81 @@ namespace detail {
 
 // ---------------------------------------------------------------- link_set
 
+std::size_t pid_table::find(const pid& p) const noexcept {
+  if (slots_.empty()) return 0;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = home(p);; i = (i + 1) & mask) {
+    if (!slots_[i]) return slots_.size();
+    if (slots_[i] == p) return i;
+  }
+}
+
+bool pid_table::contains(const pid& p) const noexcept { return find(p) < slots_.size(); }
+
+void pid_table::grow() {
+  std::vector<pid> old(slots_.empty() ? 32 : slots_.size() * 2);
+  old.swap(slots_);
+  shift_ = 64 - static_cast<unsigned>(std::countr_zero(slots_.size()));
+  const std::size_t mask = slots_.size() - 1;
+  for (auto& p : old) {
+    if (!p) continue;
+    std::size_t i = home(p);
+    while (slots_[i]) i = (i + 1) & mask;
+    slots_[i] = std::move(p);
+  }
+}
+
+bool pid_table::insert(const pid& p) {
+  if (contains(p)) return false;
+  if ((count_ + 1) * 2 > slots_.size()) grow();  // at most half full
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = home(p);
+  while (slots_[i]) i = (i + 1) & mask;
+  slots_[i] = p;
+  ++count_;
+  return true;
+}
+
+bool pid_table::erase(const pid& p) {
+  std::size_t i = find(p);
+  if (i >= slots_.size()) return false;
+  const std::size_t mask = slots_.size() - 1;
+  slots_[i] = pid();
+  // Backward shift: pull up every entry of the run after i that may live at i.
+  for (std::size_t j = (i + 1) & mask; slots_[j]; j = (j + 1) & mask) {
+    const std::size_t h = home(slots_[j]);
+    // Can slots_[j] move to i? Only if its home is not in (i, j] (cyclically).
+    const bool between = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+    if (between) continue;
+    slots_[i] = std::move(slots_[j]);
+    i = j;
+  }
+  --count_;
+  return true;
+}
+
 bool link_set::add(const pid& p) {
-  if (big_) return big_->emplace(p.id(), p).second;
+  if (big_) return big_->insert(p);
   if (std::find(small_.begin(), small_.end(), p) != small_.end()) return false;
   if (small_.size() < small_max) {
     small_.push_back(p);
     return true;
   }
-  big_ = std::make_unique<std::unordered_map<std::uint64_t, pid>>();
-  for (auto& q : small_) big_->emplace(q.id(), std::move(q));
+  auto t = std::make_unique<pid_table>();
+  for (auto& q : small_) t->insert(q);
+  t->insert(p);
+  big_ = std::move(t);
   small_.clear();
-  big_->emplace(p.id(), p);
   return true;
 }
 
 bool link_set::contains(const pid& p) const {
-  if (big_) return big_->count(p.id()) != 0;
+  if (big_) return big_->contains(p);
   return std::find(small_.begin(), small_.end(), p) != small_.end();
 }
 
 bool link_set::remove(const pid& p) {
-  if (big_) return big_->erase(p.id()) != 0;
+  if (big_) return big_->erase(p);
   auto it = std::find(small_.begin(), small_.end(), p);
   if (it == small_.end()) return false;
   *it = std::move(small_.back());

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <otp/testing.hpp>
 
+#include <algorithm>
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -206,6 +208,26 @@ OTP_TEST_CASE_M("an exit signal is not overtaken by the dying process's last mes
   }, otp::self_as<int>());
   for (int i = 0; i < 100; ++i) CHECK(std::get<int>(co_await otp::receive()) == i);
   CHECK(std::holds_alternative<otp::exit_message>(co_await otp::receive()));
+  otp::trap_exit(false);
+}
+
+OTP_TEST_CASE("with thousands of links, unlink removes exactly the one named and every other link still fires") {
+  // Past 16 links the set is a hash table; unlinking every third, in a
+  // scattered order, exercises its deletions.
+  otp::trap_exit(true);
+  std::vector<otp::pid> peers;
+  for (int i = 0; i < 3000; ++i) peers.push_back(otp::spawn(waits_forever));
+  for (auto& p : peers) otp::link(p);
+  std::vector<bool> unlinked(peers.size());
+  for (std::size_t i = 0; i < peers.size(); i += 3) {
+    auto k = (i * 7919) % peers.size();
+    otp::unlink(peers[k]);
+    unlinked[k] = true;
+  }
+  for (auto& p : peers) otp::exit(p, otp::exit_reason::kill());
+  std::size_t exits = 0;
+  while (auto m = co_await otp::receive(1s)) exits += std::holds_alternative<otp::exit_message>(*m);
+  CHECK(exits == peers.size() - static_cast<std::size_t>(std::count(unlinked.begin(), unlinked.end(), true)));
   otp::trap_exit(false);
 }
 

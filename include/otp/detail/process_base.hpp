@@ -128,7 +128,36 @@ struct timer_entry {
 };
 
 // ---- link and monitor bookkeeping (owner-only) ----
-/// The set of linked pids: a small vector, a hash map once it grows.
+/// A set of pids: open addressing with linear probing, hashed on the control
+/// block's address (no read of the block), deletion by backward shift, so a
+/// null slot is the only empty mark. No allocation per insert.
+class pid_table {
+ public:
+  /// false if already present.
+  bool insert(const pid& p);
+  bool erase(const pid& p);
+  bool contains(const pid& p) const noexcept;
+  std::size_t size() const noexcept { return count_; }
+  template <class F>
+  void for_each(F&& f) const {
+    for (auto& p : slots_)
+      if (p) f(p);
+  }
+
+ private:
+  std::size_t home(const pid& p) const noexcept {
+    return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(p.get()) >> 4) * 0x9E3779B97F4A7C15ull >>
+                                    shift_);
+  }
+  std::size_t find(const pid& p) const noexcept;  ///< its slot, or slots_.size()
+  void grow();
+
+  std::vector<pid> slots_;  ///< a power of two long; null: empty
+  std::size_t count_ = 0;
+  unsigned shift_ = 64;
+};
+
+/// The set of linked pids: a small vector, a hash table once it grows.
 class link_set {
  public:
   /// false if already present.
@@ -140,8 +169,7 @@ class link_set {
   template <class F>
   void for_each(F&& f) const {
     for (auto& p : small_) f(p);
-    if (big_)
-      for (auto& [id, p] : *big_) f(p);
+    if (big_) big_->for_each(f);
   }
   void clear() noexcept {
     small_.clear();
@@ -151,7 +179,7 @@ class link_set {
  private:
   static constexpr std::size_t small_max = 16;
   std::vector<pid> small_;
-  std::unique_ptr<std::unordered_map<std::uint64_t, pid>> big_;  // only once it grows past small_max
+  std::unique_ptr<pid_table> big_;  // only once it grows past small_max
 };
 
 /// Monitors this process holds on others, indexed by the ref's slot: O(1).
