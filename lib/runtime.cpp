@@ -340,17 +340,19 @@ void shard::merge(process_base& p) noexcept {
 
 namespace {
 /// A request that reached an ended process: link and monitor expect an
-/// answer (noproc); anything else is dropped. Consumes `n`.
-void answer_noproc(process_core& dead, node* n) noexcept {
+/// answer, `why` (noproc when it had ended before the request arrived, its
+/// exit reason when the request was already in its mailbox as it ended);
+/// anything else is dropped. Consumes `n`.
+void answer_ended(process_core& dead, node* n, const exit_reason& why) noexcept {
   auto* s = static_cast<signal_node*>(n);
   if ((s->kind == node_kind::link || s->kind == node_kind::monitor) && s->from) {
     const bool link = s->kind == node_kind::link;
     send_signal(*as_core(s->from), new signal_node(link ? node_kind::link_exit : node_kind::down_signal,
-                                                      pid::share(&dead), exit_reason::noproc(),
-                                                      link ? monitor_ref() : s->ref));
+                                                      pid::share(&dead), why, link ? monitor_ref() : s->ref));
   }
   delete n;
 }
+void answer_noproc(process_core& dead, node* n) noexcept { answer_ended(dead, n, exit_reason::noproc()); }
 }  // namespace
 
 void send_signal(process_core& to, node* n) noexcept {
@@ -420,7 +422,7 @@ void shard::finish(process_base& p) noexcept {
     if (n->kind == node_kind::message)
       delete n;
     else
-      answer_noproc(*p.core, n);
+      answer_ended(*p.core, n, p.reason);  // it was alive when these were sent
     n = next;
   }
   while (node* m = p.pop_front()) delete m;

@@ -60,22 +60,22 @@ error invalid(std::string why) { return error(errc::invalid_spec, exit_reason::o
 
 result<void> validate(const child_spec& c, otp::auto_shutdown mode) {
   if (c.id.empty()) return invalid("child spec without an id");
-  const std::string who = "child \"" + c.id + "\": ";
-  if (!c.start) return invalid(who + "no start function");
+  auto who = [&] { return "child \"" + c.id + "\": "; };  // built only for an error
+  if (!c.start) return invalid(who() + "no start function");
   if (static_cast<unsigned>(c.restart) > static_cast<unsigned>(restart_type::temporary))
-    return invalid(who + "bad restart type");
+    return invalid(who() + "bad restart type");
   if (static_cast<unsigned>(c.type) > static_cast<unsigned>(child_type::supervisor))
-    return invalid(who + "bad child type");
+    return invalid(who() + "bad child type");
   if (c.shutdown) {
     if (static_cast<unsigned>(c.shutdown->what()) > static_cast<unsigned>(shutdown_policy::kind::infinity))
-      return invalid(who + "bad shutdown");
+      return invalid(who() + "bad shutdown");
     if (c.shutdown->what() == shutdown_policy::kind::timeout && c.shutdown->after() < duration::zero())
-      return invalid(who + "negative shutdown timeout");
+      return invalid(who() + "negative shutdown timeout");
   }
   if (c.significant && c.restart == restart_type::permanent)
-    return invalid(who + "a permanent child cannot be significant");
+    return invalid(who() + "a permanent child cannot be significant");
   if (c.significant && mode == otp::auto_shutdown::never)
-    return invalid(who + "significant child under a supervisor with auto_shutdown never");
+    return invalid(who() + "significant child under a supervisor with auto_shutdown never");
   return otp::ok();
 }
 
@@ -244,7 +244,7 @@ class child_start_awaiter final : public start_base {
   const extra_args* extra_;
 };
 
-struct child_rec {
+struct child_rec : pooled {
   child_rec(child_spec s, std::uint64_t k) : spec(std::move(s)), shutdown(spec.effective_shutdown()), key(k) {}
   child_spec spec;
   shutdown_policy shutdown;
@@ -436,7 +436,10 @@ class supervisor_base {
   duration period_;
   extra_args extra_;
   process_base& self_;
-  std::unordered_map<std::uint64_t, child_rec*> by_pid_;  ///< running children
+  template <class T>
+  using map_of = std::unordered_map<std::uint64_t, T, std::hash<std::uint64_t>, std::equal_to<>,
+                                    pool_allocator<std::pair<const std::uint64_t, T>>>;
+  map_of<child_rec*> by_pid_;  ///< running children
   std::deque<time_point> restarts_;
   std::deque<msg> deferred_;  ///< set aside by a selective wait, handled first
   std::uint64_t next_key_ = 1;
@@ -767,7 +770,7 @@ class dynamic_supervisor final : supervisor_base {
       monitor_ref mon;
       bool done = false;
     };
-    std::unordered_map<std::uint64_t, stopping> by_mon;  // monitor slot -> child
+    map_of<stopping> by_mon;  // monitor slot -> child
     std::map<duration, std::vector<std::uint64_t>> groups;  // timeout -> monitor slots
     std::size_t waiting = 0;
     for (auto& [key, c] : children_) {
@@ -781,7 +784,7 @@ class dynamic_supervisor final : supervisor_base {
       by_mon.emplace(mon.slot(), stopping{c.get(), std::move(p), mon});
       ++waiting;
     }
-    std::unordered_map<std::uint64_t, stopping*> gone;  // pid number -> ended before our monitor
+    map_of<stopping*> gone;  // pid number -> ended before our monitor
     const time_point t0 = otp::now();
     auto group = groups.begin();
     while (waiting > 0) {
@@ -913,7 +916,7 @@ class dynamic_supervisor final : supervisor_base {
   }
 
   std::size_t max_children_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<child_rec>> children_;  ///< by key
+  map_of<std::unique_ptr<child_rec>> children_;  ///< by key
 };
 
 }  // namespace

@@ -52,6 +52,19 @@ struct pooled {
   static void operator delete(void* p, std::size_t n) noexcept { deallocate(p, n); }
 };
 
+/// The pool as a standard allocator, for node-based containers on hot paths.
+template <class T>
+struct pool_allocator {
+  using value_type = T;
+  static_assert(alignof(T) <= 16, "pool blocks are 16-byte aligned");
+  pool_allocator() noexcept = default;
+  template <class U>
+  pool_allocator(const pool_allocator<U>&) noexcept {}  // NOLINT: rebinding converts implicitly
+  T* allocate(std::size_t n) { return static_cast<T*>(detail::allocate(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { detail::deallocate(p, n * sizeof(T)); }
+  friend bool operator==(const pool_allocator&, const pool_allocator&) noexcept { return true; }
+};
+
 // ---- mailbox nodes ----
 enum class node_kind : std::uint8_t {
   message,       // the process's own message type: message_node<M>
@@ -258,7 +271,7 @@ class watcher_list {
 /// A one-shot slot a reply (or a start acknowledgement) is written into, from
 /// any thread, while the process that waits for it may give up at any time.
 /// state: 0 waiting, 1 being written, 2 written, 3 abandoned by the waiter.
-struct reply_slot {
+struct reply_slot : pooled {
   std::atomic<int> refs{1};
   std::atomic<int> state{0};
   pid waiter;  ///< woken when the slot is written
