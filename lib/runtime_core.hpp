@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace otp::detail {
@@ -128,6 +129,9 @@ void runtime_core::post_to(shard& s, F f) {
   };
   s.post_task(new fn_task(std::move(f)));
 }
+
+/// A type name as C++ writes it (lib/values.cpp).
+std::string demangle(const char* mangled);
 
 /// The shard this thread is draining (or whose strand it is in), or nullptr.
 shard* current_shard() noexcept;

@@ -17,12 +17,16 @@
 
 namespace otp {
 
-namespace {
+namespace detail {
 std::string demangle(const char* name) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
   return status == 0 && d ? std::string(d.get()) : std::string(name);
 }
+}  // namespace detail
+
+namespace {
+using detail::demangle;
 }  // namespace
 
 // ---------------------------------------------------------------- exit_reason

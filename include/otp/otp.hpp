@@ -9,6 +9,7 @@
 #include <otp/config.hpp>
 #include <otp/error.hpp>
 #include <otp/exit_reason.hpp>
+#include <otp/inspect.hpp>
 #include <otp/messages.hpp>
 #include <otp/node.hpp>
 #include <otp/pid.hpp>
