@@ -941,7 +941,15 @@ void runtime::shutdown() {
         delete this;
       }
     };
-    for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid_of(*p), exit_reason::shutdown());
+    // Only the roots: a process linked to a live parent is stopped by it (a
+    // supervisor stops its children in reverse start order, per their
+    // shutdown specs) or goes down with it through the link.
+    for (auto* p = s.all_tail; p; p = p->all_prev) {
+      const pid& parent = p->parent;
+      const bool under_parent =
+          parent && !as_core(parent)->exiting.load(std::memory_order_acquire) && p->links.contains(parent);
+      if (!under_parent) otp::exit(pid_of(*p), exit_reason::shutdown());
+    }
     if (s.live.load(std::memory_order_relaxed)) {
       auto* k = new kill_timer(s);
       s.heap_push(*k, s.core.clk->now() + grace);

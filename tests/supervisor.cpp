@@ -2,6 +2,9 @@
 // Supervisors: OTP's supervisor_SUITE, case by case (CONFORMANCE A, 3a).
 #include "supervision.hpp"
 
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+
 TEST_SUITE("supervisor") {
 
 // ---------------------------------------------------------------- start
@@ -692,5 +695,52 @@ OTP_TEST_CASE("a supervisor started linked goes down with its parent, stopping i
   (void)co_await wait_down(mon);
   co_await otp::sleep_for(1ms);
   CHECK(log->events() == std::vector<std::string>{"a:start", "a:stop"});
+}
+
+// ---------------------------------------------------------------- structured scope
+
+TEST_CASE("runtime shutdown stops a tree through its root: children in reverse start order, before run() returns") {
+  asio::io_context io;
+  otp::runtime_options o;
+  o.clock = std::make_shared<otp::manual_clock>();
+  o.log = {};
+  otp::runtime rt(io.get_executor(), o);
+  auto log = std::make_shared<otp::testing::event_log>();
+  otp::spawn(rt, [](log_ptr l) -> otp::process<> {
+    std::vector<child_spec> sub;
+    sub.push_back(spec("s1", l));
+    std::vector<child_spec> cs;
+    cs.push_back(spec("a", l));
+    cs.push_back(otp::supervisor_child("sub", supervisor_flags(), std::move(sub)));
+    cs.push_back(spec("c", l));
+    auto sup = (co_await otp::start_supervisor(supervisor_flags(), std::move(cs))).value();
+    // Restart "a": its process is now the newest, but it is still first in start order.
+    auto kids = (co_await otp::which_children(sup)).value();
+    otp::monitor(kids[0].process);
+    otp::exit(kids[0].process, otp::exit_reason::kill());
+    (void)co_await otp::receive();  // its down
+    (void)co_await otp::which_children(sup);
+    (*l)("ready");
+    for (;;) co_await otp::receive();  // the application's root process, linked to the supervisor
+  }, log);
+  asio::post(io, [&] {
+    struct poll {
+      otp::runtime& rt;
+      std::shared_ptr<otp::testing::event_log> log;
+      asio::io_context& io;
+      void operator()() const {
+        auto ev = log->events();
+        if (!ev.empty() && ev.back() == "ready")
+          rt.shutdown();
+        else
+          asio::post(io, *this);
+      }
+    };
+    asio::post(io, poll{rt, log, io});
+  });
+  io.run();
+  CHECK(rt.live() == 0);
+  CHECK(log->events() == std::vector<std::string>{"a:start", "s1:start", "c:start", "a:stop", "a:start", "ready",
+                                                  "c:stop", "s1:stop", "a:stop"});
 }
 }

@@ -11,8 +11,9 @@
 // that run the io_context; give a runtime as many shards as threads.
 //
 // Lifetime. While any process lives, the runtime holds work on the executor,
-// so io_context::run() does not return. `shutdown()` asks every process to
-// exit (exit(pid, shutdown), newest first), kills the ones still alive after
+// so io_context::run() does not return. `shutdown()` asks every root process
+// to exit (exit(pid, shutdown), newest first; a supervision tree is stopped
+// by its root supervisor, in order), kills the ones still alive after
 // runtime_options::shutdown_timeout, and run() returns when the last has
 // ended. io_context::stop() unwinds nothing; destroying a runtime whose
 // processes are still alive (because the io_context was stopped) destroys
@@ -80,8 +81,11 @@ class runtime {
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
-  /// Starts an orderly stop of every process: exit(pid, shutdown) newest first
-  /// on each shard, then kill for any still alive after the grace period.
+  /// Starts an orderly stop of every process: exit(pid, shutdown) to each
+  /// root, newest first on each shard, then kill for any still alive after
+  /// the grace period. A root is a process not linked to a live parent; the
+  /// others stop with their parent: a supervisor stops its tree in reverse
+  /// start order, per each child's shutdown spec, before it ends.
   /// Returns at once; io_context::run() returns when the last process ended.
   /// Thread-safe; idempotent.
   void shutdown();
