@@ -40,11 +40,14 @@ struct harness::impl {
     runtime_options ro;
     ro.shards = o.shards ? o.shards : o.threads;
     ro.clock = clk;
-    ro.log = [this](const log_event& e) {
-      std::lock_guard<std::mutex> g(m);
-      rep.log.push_back(e.text);
-      rep.events.push_back(e);
-    };
+    ro.log = {};
+    if (o.keep_log) {
+      ro.log = [this](const log_event& e) {
+        std::lock_guard<std::mutex> g(m);
+        rep.log.push_back(e.text);
+        rep.events.push_back(e);
+      };
+    }
     ro.on_deadlock = [this, &h] {
       h.fail("deadlock: " + std::to_string(rt->live()) +
              " process(es) alive, nothing runnable, no timer and no Asio operation pending");

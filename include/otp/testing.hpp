@@ -39,6 +39,9 @@ struct options {
   std::size_t threads = 1;
   std::size_t shards = 0;  ///< 0: one per thread
   duration time_limit = std::chrono::hours(1);  ///< virtual time
+  /// Collect log events in report::log / events. Off for tests that crash
+  /// processes on purpose a million times.
+  bool keep_log = true;
 };
 
 struct report {
