@@ -697,6 +697,81 @@ OTP_TEST_CASE("a supervisor started linked goes down with its parent, stopping i
   CHECK(log->events() == std::vector<std::string>{"a:start", "a:stop"});
 }
 
+// ---------------------------------------------------------------- state across restarts
+
+namespace {
+// Elixir in Action, ch. 9: a restart gets a fresh process with fresh state;
+// state that must survive lives in a longer-lived process that hands it back.
+struct stash_msg {
+  std::variant<int, otp::reply_to<int>> what;  // put a value / get it
+  explicit stash_msg(int v) : what(v) {}
+  explicit stash_msg(otp::reply_to<int> r) : what(std::move(r)) {}
+};
+
+otp::process<stash_msg> stash() {
+  int kept = 0;
+  otp::init_ack();
+  for (;;) {
+    auto m = co_await otp::receive();
+    auto* s = std::get_if<stash_msg>(&m);
+    if (!s) continue;
+    if (auto* v = std::get_if<int>(&s->what))
+      kept = *v;
+    else
+      std::get<otp::reply_to<int>>(s->what).send(kept);
+  }
+}
+
+struct counter_msg {
+  enum kind { incr, crash } what;
+  otp::reply_to<int> reply;  // set: report the count instead
+  explicit counter_msg(kind k) : what(k) {}
+  explicit counter_msg(otp::reply_to<int> r) : what(incr), reply(std::move(r)) {}
+};
+
+otp::process<counter_msg> counter(otp::handle<stash_msg> keeper) {
+  // Init: take back what the previous incarnation left. (The lambda is named:
+  // no closure temporary inside co_await, TOOLCHAIN 6A.)
+  auto get = [](otp::reply_to<int> r) { return stash_msg(std::move(r)); };
+  int count = (co_await otp::request<int>(keeper, get)).value();
+  otp::init_ack();
+  for (;;) {
+    auto m = co_await otp::receive();
+    auto* c = std::get_if<counter_msg>(&m);
+    if (!c) continue;
+    if (c->reply) {
+      c->reply.send(count);
+    } else if (c->what == counter_msg::crash) {
+      throw std::runtime_error("lost everything");
+    } else {
+      ++count;
+      otp::send(keeper, stash_msg(count));  // every change goes to the keeper
+    }
+  }
+}
+}  // namespace
+
+OTP_TEST_CASE("state survives a restart when a longer-lived process keeps it and hands it back") {
+  auto sup = (co_await start_sup(supervisor_flags(restart_strategy::rest_for_one), {})).value();
+  // The keeper starts first: rest_for_one restarts the counter if the keeper dies, never the reverse.
+  auto keeper = otp::handle<stash_msg>::from((co_await otp::start_child(sup, child_spec("stash", otp::start_fn(stash))))
+                                                 .value())
+                    .value();
+  (void)co_await otp::start_child(sup, child_spec("counter", otp::start_fn(counter, keeper)));
+  auto c = otp::handle<counter_msg>::from(co_await pid_of(sup, "counter")).value();
+  for (int i = 0; i < 3; ++i) otp::send(c, counter_msg(counter_msg::incr));
+  auto mon = otp::monitor(c);
+  otp::send(c, counter_msg(counter_msg::crash));
+  (void)co_await wait_down(mon);
+  auto c2 = otp::handle<counter_msg>::from(co_await pid_of(sup, "counter")).value();
+  CHECK(c2 != c);
+  otp::send(c2, counter_msg(counter_msg::incr));
+  auto ask = [](otp::reply_to<int> r) { return counter_msg(std::move(r)); };
+  auto n = co_await otp::request<int>(c2, ask);
+  CHECK(n.value() == 4);  // 3 before the crash, 1 after
+  (void)co_await stop_sup(sup);
+}
+
 // ---------------------------------------------------------------- structured scope
 
 TEST_CASE("runtime shutdown stops a tree through its root: children in reverse start order, before run() returns") {
