@@ -431,7 +431,10 @@ void shard::finish(process_base& p) noexcept {
   p.monitors.for_each(p.id, [&](const monitor_ref& r, const pid& target) {
     send_signal(*as_core(target), new signal_node(node_kind::demonitor, pid_of(p), {}, r));
   });
-  if (p.reason.is(exit_kind::error) && core.options.log) {
+  // A crash report, as proc_lib writes one: the process itself ended with an
+  // abnormal reason (an escaped exception, exit(R)); not when an exit signal
+  // ended it, which runs none of its code.
+  if (!p.reason.clean() && !p.exit_pending && core.options.log) {
     log_event e;
     e.what = log_event::kind::crash_report;
     e.process = pid_of(p);

@@ -115,6 +115,27 @@ TEST_CASE("the logging hook receives one crash report per crash, and can be repl
   CHECK(events[0].text.find("bad input") != std::string::npos);
 }
 
+TEST_CASE("exit with a reason of one's own is a crash; being killed by a signal is not") {
+  asio::io_context io;
+  otp::runtime_options o = virtual_time();
+  std::vector<otp::log_event> events;
+  o.log = [&](const otp::log_event& e) { events.push_back(e); };
+  otp::runtime rt(io.get_executor(), o);
+  auto own = otp::spawn(rt, []() -> otp::process<> {
+    otp::exit(otp::exit_reason::other("bad_state"));
+    co_return;
+  });
+  auto victim = otp::spawn(rt, []() -> otp::process<> { co_await otp::receive(); });
+  otp::spawn(rt, [](otp::pid v) -> otp::process<> {
+    otp::exit(v, otp::exit_reason::other("go_away"));
+    co_return;
+  }, victim);
+  io.run();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].process == own);
+  CHECK(events[0].reason == otp::exit_reason::other("bad_state"));
+}
+
 TEST_CASE("a busy shard leaves room for other handlers on the same io_context") {
   asio::io_context io;
   otp::runtime rt(io.get_executor(), virtual_time());
