@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
-// A process crashes; another one, trapping exits, sees why and starts a new
-// one. Run it (scripts/demo.sh) and watch: it takes about three seconds.
+// A supervision tree at work. Run it (scripts/demo.sh) and watch: it takes
+// about two seconds.
 //
-//   client ──job──▶ keeper ──job──▶ worker       (worker divides; b == 0 crashes it)
-//                     ▲                 │
-//                     └── exit_message ─┘         (keeper traps exits, restarts it)
+//   root (one_for_one, at most 3 restarts in 5 s)
+//   ├── divider   worker: divides; b == 0 crashes it, the root restarts it
+//   └── pool      dynamic supervisor: one short-lived helper per job
+//
+// The client sends jobs, some bad. Each crash shows up as a crash report and
+// a supervisor report (the runtime's logging hook), the divider comes back
+// with a new pid, and at the end the whole tree is printed and stopped in
+// order: children in reverse start order, then the supervisors.
 
 #include <otp/otp.hpp>
 
@@ -32,53 +37,77 @@ struct job {
   int a, b;
 };
 
-// Does the work; lets it crash on bad input.
-otp::process<job> worker() {
-  for (;;) {
-    auto j = std::get<job>(co_await otp::receive());
-    if (j.b == 0) throw std::domain_error("division by zero: " + std::to_string(j.a) + " / 0");
-    say("worker " + otp::self().to_string() + ": " + std::to_string(j.a) + " / " + std::to_string(j.b) + " = " +
-        std::to_string(j.a / j.b));
-  }
-}
+struct says_goodbye {
+  std::string who;
+  ~says_goodbye() { say(who + " stopped"); }
+};
 
-// Keeps one worker alive: traps exits, and starts a new worker when one dies.
-otp::process<job> keeper() {
-  otp::trap_exit(true);
-  auto w = otp::spawn_link(worker);
-  say("keeper " + otp::self().to_string() + " started worker " + w.to_string());
-  int restarts = 0;
+// Does the work; lets it crash on bad input. Its supervisor restarts it.
+otp::process<job> divider() {
+  say("divider " + otp::self().to_string() + " up");
+  says_goodbye bye{"divider " + otp::self().to_string()};
+  otp::init_ack();
   for (;;) {
     auto m = co_await otp::receive();
-    if (auto* j = std::get_if<job>(&m)) {
-      otp::send(w, *j);
-    } else if (auto* e = std::get_if<otp::exit_message>(&m)) {
-      if (e->from != w) {  // from our parent or the runtime: time to stop
-        say("keeper asked to stop (" + e->reason.to_string() + "); stopping worker " + w.to_string());
-        otp::exit(w, otp::exit_reason::shutdown());  // a normal return would leave it running
-        co_return;
-      }
-      say("keeper saw worker " + e->from.to_string() + " exit: " + e->reason.to_string());
-      w = otp::spawn_link(worker);
-      say("keeper started worker " + w.to_string() + " (restart " + std::to_string(++restarts) + ")");
-    }
+    auto* j = std::get_if<job>(&m);
+    if (!j) continue;  // exit messages, downs: not ours to handle
+    if (j->b == 0) throw std::domain_error("division by zero: " + std::to_string(j->a) + " / 0");
+    say("divider " + otp::self().to_string() + ": " + std::to_string(j->a) + " / " + std::to_string(j->b) + " = " +
+        std::to_string(j->a / j->b));
   }
 }
 
-// Sends a job every 250 ms, some of them bad; then stops the keeper.
-otp::process<> client(otp::handle<job> keeper) {
+// A helper the pool starts per job: it reports and ends (temporary: never restarted).
+otp::process<> helper(int n) {
+  otp::init_ack();
+  co_await otp::sleep_for(100ms);
+  say("helper " + otp::self().to_string() + " finished job " + std::to_string(n));
+}
+
+otp::task<otp::pid> child_pid(otp::supervisor_ref sup, std::string id) {
+  auto kids = co_await otp::which_children(sup);
+  if (kids)
+    for (auto& k : kids.value())
+      if (k.id == id) co_return k.process;
+  co_return otp::pid();
+}
+
+// Starts the tree, sends a job every 250 ms (some bad), prints the tree, stops it.
+otp::process<> client() {
+  std::vector<otp::child_spec> children;
+  children.emplace_back("divider", otp::start_fn(divider));
+  children.push_back(otp::dynamic_supervisor_child("pool", otp::dynamic_supervisor_options()));
+  auto flags = otp::supervisor_flags(otp::restart_strategy::one_for_one, 3, 5s);
+  auto root = (co_await otp::start_supervisor(flags, std::move(children))).value();
+  say("root supervisor " + root.to_string() + " started its children");
+
   const int jobs[][2] = {{10, 2}, {9, 3}, {7, 0}, {8, 4}, {1, 0}, {6, 3}, {100, 10}};
-  auto watch = otp::monitor(keeper);
+  int n = 0;
   for (auto& j : jobs) {
     co_await otp::sleep_for(250ms);
-    say("client sends " + std::to_string(j[0]) + " / " + std::to_string(j[1]));
-    otp::send(keeper, job(j[0], j[1]));
+    otp::pid d = co_await child_pid(root, "divider");  // a restart gives a new pid: ask each time
+    say("client sends " + std::to_string(j[0]) + " / " + std::to_string(j[1]) + " to " + d.to_string());
+    if (auto h = otp::handle<job>::from(d)) otp::send(h.value(), job(j[0], j[1]));
+    auto pool = otp::handle<otp::supervisor_msg>::from(co_await child_pid(root, "pool"));
+    if (pool) {
+      auto spec = otp::child_spec("helper", otp::start_fn(helper, ++n), otp::restart_type::temporary);
+      (void)co_await otp::start_child(otp::dynamic_supervisor_ref(pool.value()), std::move(spec));
+    }
   }
   co_await otp::sleep_for(250ms);
-  otp::exit(keeper, otp::exit_reason::shutdown());
-  auto m = co_await otp::receive();
-  if (auto* d = std::get_if<otp::down_message>(&m); d && d->ref == watch)
-    say("client saw keeper " + d->from.to_string() + " end: " + d->reason.to_string());
+  auto tree = co_await otp::inspect_tree(root);
+  say("the tree now:\n" + otp::to_text(tree));
+  say("client stops the root supervisor");
+  otp::unlink(root);  // we ask it to stop; we do not want to go down with it
+  auto watch = otp::monitor(root);
+  otp::exit(root, otp::exit_reason::shutdown());
+  for (;;) {
+    auto m = co_await otp::receive();
+    if (auto* d = std::get_if<otp::down_message>(&m); d && d->ref == watch) {
+      say("root supervisor ended: " + d->reason.to_string());
+      break;
+    }
+  }
 }
 
 }  // namespace
@@ -86,7 +115,10 @@ otp::process<> client(otp::handle<job> keeper) {
 int main() {
   asio::io_context io(1);
   otp::runtime_options opts;
-  opts.log = [](const otp::log_event& e) { say("crash report: " + e.text); };
+  opts.log = [](const otp::log_event& e) {
+    say(std::string(e.what == otp::log_event::kind::crash_report ? "crash report: " : "supervisor report: ") +
+        e.text);
+  };
   otp::runtime rt(io.get_executor(), opts);
 
   // Ctrl-C stops everything in order.
@@ -95,8 +127,7 @@ int main() {
     if (!ec) rt.shutdown();
   });
 
-  auto k = otp::spawn(rt, keeper);
-  auto c = otp::spawn(rt, client, k);
+  auto c = otp::spawn(rt, client);
   // When the client is done, stop listening for signals so run() can return.
   otp::spawn(rt, [&signals](otp::pid client_pid) -> otp::process<> {
     otp::monitor(client_pid);
