@@ -144,7 +144,14 @@ OTP_TEST_CASE("child_specs: invalid specs and flags are rejected before anything
 
 // ---------------------------------------------------------------- restart types
 
-OTP_TEST_CASE("restart types: permanent always, transient after abnormal exits, temporary never") {
+OTP_TEST_CASE("restart types x strategies x exit reasons: who is restarted, and who goes with it") {
+  // The child under test sits between two permanent siblings: one_for_one
+  // restarts it alone, one_for_all restarts all three, rest_for_one it and the
+  // one after it. A child that is not restarted takes no sibling with it.
+  restart_strategy strategy = restart_strategy::one_for_one;
+  SUBCASE("one_for_one") { strategy = restart_strategy::one_for_one; }
+  SUBCASE("one_for_all") { strategy = restart_strategy::one_for_all; }
+  SUBCASE("rest_for_one") { strategy = restart_strategy::rest_for_one; }
   struct row {
     restart_type type;
     int how;
@@ -163,22 +170,32 @@ OTP_TEST_CASE("restart types: permanent always, transient after abnormal exits, 
     CAPTURE(otp::to_string(r.type));
     CAPTURE(reason_of(r.how).to_string());
     std::vector<child_spec> cs;
+    cs.push_back(spec("before", log));
     cs.push_back(spec("w", log, r.type));
-    auto sup = (co_await start_sup(supervisor_flags(), std::move(cs))).value();
-    auto before = co_await pid_of(sup, "w");
-    CHECK(co_await end_child(before, r.how) == reason_of(r.how));
+    cs.push_back(spec("after", log));
+    auto sup = (co_await start_sup(supervisor_flags(strategy), std::move(cs))).value();
+    auto old = co_await pids_of(sup);
+    CHECK(co_await end_child(old[1], r.how) == reason_of(r.how));
     auto kids = (co_await otp::which_children(sup)).value();
+    auto find = [&](const char* id) -> const otp::child_info* {
+      for (auto& k : kids)
+        if (k.id == id) return &k;
+      return nullptr;
+    };
     if (r.restarted) {
-      REQUIRE(kids.size() == 1);
-      CHECK(kids[0].process != before);
-      CHECK(otp::is_alive(kids[0].process));
-      CHECK(kids[0].restarts == 1);
+      REQUIRE(find("w"));
+      CHECK(find("w")->process != old[1]);
+      CHECK(otp::is_alive(find("w")->process));
+      CHECK(find("w")->restarts == 1);
     } else if (r.type == restart_type::temporary) {
-      CHECK(kids.empty());  // a temporary child's spec goes with it
+      CHECK_FALSE(find("w"));  // a temporary child's spec goes with it
     } else {
-      REQUIRE(kids.size() == 1);
-      CHECK(kids[0].state == otp::child_info::status::undefined);
+      REQUIRE(find("w"));
+      CHECK(find("w")->state == otp::child_info::status::undefined);
     }
+    const bool group = r.restarted && strategy != restart_strategy::one_for_one;
+    CHECK((find("before")->process != old[0]) == (group && strategy == restart_strategy::one_for_all));
+    CHECK((find("after")->process != old[2]) == group);
     (void)co_await stop_sup(sup);
   }
 }
@@ -353,6 +370,20 @@ OTP_TEST_CASE("hanging_restart_loop: while a restart keeps failing the superviso
   *fail = false;
   CHECK((co_await otp::restart_child(sup, "f")).has_value());
   CHECK(co_await stop_sup(sup) == otp::exit_reason::shutdown());
+}
+
+OTP_TEST_CASE("hanging_restart_loop: the supervisor still shuts down while a restart keeps failing") {
+  auto log = std::make_shared<otp::testing::event_log>();
+  auto fail = std::make_shared<bool>(false);
+  std::vector<child_spec> cs;
+  cs.push_back(spec("a", log));
+  cs.emplace_back("f", otp::start_fn(flaky, fail));
+  auto sup = (co_await start_sup(supervisor_flags(restart_strategy::one_for_one, 1000000, 5s), std::move(cs))).value();
+  *fail = true;
+  (void)co_await kill_child(co_await pid_of(sup, "f"));
+  auto a = co_await pid_of(sup, "a");
+  CHECK(co_await stop_sup(sup) == otp::exit_reason::shutdown());
+  CHECK_FALSE(otp::is_alive(a));
 }
 
 OTP_TEST_CASE("other_child_fails_restart: a group restart stops at the failing child, which retries the group") {
