@@ -114,34 +114,29 @@ detail::supervisor_start start_supervisor(supervisor_flags flags, std::vector<ch
 
 // ---------------------------------------------------------------- the API calls
 
+namespace {
+/// A supervisor call whose answer is a result: Request{args..., reply}.
+template <class R, class Request, class... A>
+detail::flat_request<R> call(const supervisor_ref& sup, duration timeout, A... args) {
+  auto build = [&](reply_to<result<R>> r) { return supervisor_msg(Request{std::move(args)..., std::move(r)}); };
+  return detail::flat_request<R>(request<result<R>>(sup, build, timeout));
+}
+}  // namespace
+
 detail::flat_request<pid> start_child(const supervisor_ref& sup, child_spec spec, duration timeout) {
-  return detail::flat_request<pid>(request<result<pid>>(
-      sup,
-      [&](reply_to<result<pid>> r) { return supervisor_msg(supervisor_msg::start_child{std::move(spec), std::move(r)}); },
-      timeout));
+  return call<pid, supervisor_msg::start_child>(sup, timeout, std::move(spec));
 }
 
 detail::flat_request<void> terminate_child(const supervisor_ref& sup, std::string id, duration timeout) {
-  return detail::flat_request<void>(request<result<void>>(
-      sup,
-      [&](reply_to<result<void>> r) {
-        return supervisor_msg(supervisor_msg::terminate_child{std::move(id), std::move(r)});
-      },
-      timeout));
+  return call<void, supervisor_msg::terminate_child>(sup, timeout, std::move(id));
 }
 
 detail::flat_request<pid> restart_child(const supervisor_ref& sup, std::string id, duration timeout) {
-  return detail::flat_request<pid>(request<result<pid>>(
-      sup,
-      [&](reply_to<result<pid>> r) { return supervisor_msg(supervisor_msg::restart_child{std::move(id), std::move(r)}); },
-      timeout));
+  return call<pid, supervisor_msg::restart_child>(sup, timeout, std::move(id));
 }
 
 detail::flat_request<void> delete_child(const supervisor_ref& sup, std::string id, duration timeout) {
-  return detail::flat_request<void>(request<result<void>>(
-      sup,
-      [&](reply_to<result<void>> r) { return supervisor_msg(supervisor_msg::delete_child{std::move(id), std::move(r)}); },
-      timeout));
+  return call<void, supervisor_msg::delete_child>(sup, timeout, std::move(id));
 }
 
 detail::request_awaiter<std::vector<child_info>> which_children(const supervisor_ref& sup, duration timeout) {
@@ -185,12 +180,7 @@ detail::flat_request<pid> start_child(const dynamic_supervisor_ref& sup, child_s
 }
 
 detail::flat_request<void> terminate_child(const dynamic_supervisor_ref& sup, pid child, duration timeout) {
-  return detail::flat_request<void>(request<result<void>>(
-      sup.handle(),
-      [&](reply_to<result<void>> r) {
-        return supervisor_msg(supervisor_msg::terminate_pid{std::move(child), std::move(r)});
-      },
-      timeout));
+  return call<void, supervisor_msg::terminate_pid>(sup.handle(), timeout, std::move(child));
 }
 
 detail::request_awaiter<std::vector<child_info>> which_children(const dynamic_supervisor_ref& sup,

@@ -103,6 +103,14 @@ inline test_task_of<otp::result<otp::supervisor_ref>> start_sup(supervisor_flags
 // so leftovers of earlier tests never match).
 inline std::vector<otp::down_message> stashed_downs;
 
+/// A supervisor of workers named `ids` (in that start order).
+inline test_task_of<otp::supervisor_ref> start_workers(supervisor_flags f, log_ptr log,
+                                                        std::vector<std::string> ids) {
+  std::vector<child_spec> cs;
+  for (auto& id : ids) cs.push_back(spec(id, log));
+  co_return (co_await start_sup(f, std::move(cs))).value();
+}
+
 inline test_task_of<otp::exit_reason> wait_down(otp::monitor_ref mon) {
   for (auto it = stashed_downs.begin(); it != stashed_downs.end(); ++it) {
     if (it->ref != mon) continue;

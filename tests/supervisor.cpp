@@ -11,9 +11,8 @@ TEST_SUITE("supervisor") {
 
 OTP_TEST_CASE("sup_start: children start in spec order, each after the previous one acknowledged") {
   auto log = std::make_shared<otp::testing::event_log>();
-  std::vector<child_spec> cs;
-  for (auto id : {"a", "b", "c"}) cs.push_back(spec(id, log));
-  auto sup = (co_await start_sup(supervisor_flags(), std::move(cs))).value();
+  const std::vector<std::string> ids{"a", "b", "c"};
+  auto sup = co_await start_workers(supervisor_flags(), log, ids);
   CHECK(log->events() == std::vector<std::string>{"a:start", "b:start", "c:start"});
   auto kids = (co_await otp::which_children(sup)).value();
   REQUIRE(kids.size() == 3);
@@ -218,9 +217,8 @@ OTP_TEST_CASE("restart types: a killed child counts as an abnormal exit") {
 
 OTP_TEST_CASE("restart_one_for_one: only the failed child gets a new pid") {
   auto log = std::make_shared<otp::testing::event_log>();
-  std::vector<child_spec> cs;
-  for (auto id : {"a", "b", "c"}) cs.push_back(spec(id, log));
-  auto sup = (co_await start_sup(supervisor_flags(restart_strategy::one_for_one), std::move(cs))).value();
+  const std::vector<std::string> ids{"a", "b", "c"};
+  auto sup = co_await start_workers(supervisor_flags(restart_strategy::one_for_one), log, ids);
   auto before = co_await pids_of(sup);
   (void)co_await end_child(before[1], end_error);
   auto after = co_await pids_of(sup);
@@ -232,9 +230,8 @@ OTP_TEST_CASE("restart_one_for_one: only the failed child gets a new pid") {
 
 OTP_TEST_CASE("restart_one_for_all: all children stop in reverse order and start again in order") {
   auto log = std::make_shared<otp::testing::event_log>();
-  std::vector<child_spec> cs;
-  for (auto id : {"a", "b", "c"}) cs.push_back(spec(id, log));
-  auto sup = (co_await start_sup(supervisor_flags(restart_strategy::one_for_all), std::move(cs))).value();
+  const std::vector<std::string> ids{"a", "b", "c"};
+  auto sup = co_await start_workers(supervisor_flags(restart_strategy::one_for_all), log, ids);
   auto before = co_await pids_of(sup);
   (void)co_await end_child(before[1], end_error);
   auto after = co_await pids_of(sup);
@@ -250,9 +247,8 @@ OTP_TEST_CASE("restart_one_for_all: all children stop in reverse order and start
 
 OTP_TEST_CASE("restart_rest_for_one: only the failed child and those started after it restart") {
   auto log = std::make_shared<otp::testing::event_log>();
-  std::vector<child_spec> cs;
-  for (auto id : {"a", "b", "c", "d"}) cs.push_back(spec(id, log));
-  auto sup = (co_await start_sup(supervisor_flags(restart_strategy::rest_for_one), std::move(cs))).value();
+  const std::vector<std::string> ids{"a", "b", "c", "d"};
+  auto sup = co_await start_workers(supervisor_flags(restart_strategy::rest_for_one), log, ids);
   auto before = co_await pids_of(sup);
   (void)co_await end_child(before[1], end_error);
   auto after = co_await pids_of(sup);
