@@ -24,6 +24,27 @@ OTP_TEST_CASE("sup_start: children start in spec order, each after the previous 
   CHECK(log->events() == std::vector<std::string>{"a:start", "b:start", "c:start", "c:stop", "b:stop", "a:stop"});
 }
 
+OTP_TEST_CASE("sup_start: a child's continue step runs after its ack, while the next child starts") {
+  auto log = std::make_shared<otp::testing::event_log>();
+  auto slow_setup = [](log_ptr l) -> otp::process<int> {
+    (*l)("a:init");
+    otp::init_ack();
+    co_await otp::sleep_for(1s);  // the slow part of the set-up: after the ack
+    (*l)("a:continue done");
+    for (;;) co_await otp::receive();
+  };
+  std::vector<child_spec> cs;
+  cs.emplace_back("a", otp::start_fn(slow_setup, log));
+  cs.push_back(spec("b", log));
+  auto t0 = otp::now();
+  auto sup = (co_await start_sup(supervisor_flags(), std::move(cs))).value();
+  CHECK(otp::now() == t0);  // the supervisor did not wait for a's continue step
+  CHECK(log->events() == std::vector<std::string>{"a:init", "b:start"});
+  co_await otp::sleep_for(2s);
+  CHECK(log->events().back() == "a:continue done");
+  (void)co_await stop_sup(sup);
+}
+
 OTP_TEST_CASE("sup_start_fail: a child failing to start fails the start after stopping the started ones") {
   auto log = std::make_shared<otp::testing::event_log>();
   auto fail = std::make_shared<bool>(true);
