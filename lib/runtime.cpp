@@ -426,8 +426,13 @@ void shard::finish(process_base& p) noexcept {
     n = next;
   }
   while (node* m = p.pop_front()) delete m;
-  if (p.ack) std::exchange(p.ack, nullptr)->release();  // ended without init_ack: the starter sees the down
   fire_links_and_monitors(p);
+  // Ended without acknowledging ready: tell the starter, after the links
+  // fired, so that an exit message it flushes is already on its way.
+  if (reply_slot* a = std::exchange(p.ack, nullptr)) {
+    a->owner_ended(p.reason);
+    a->release();
+  }
   p.monitors.for_each(p.id, [&](const monitor_ref& r, const pid& target) {
     send_signal(*as_core(target), new signal_node(node_kind::demonitor, pid_of(p), {}, r));
   });

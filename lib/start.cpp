@@ -4,8 +4,15 @@
 namespace otp {
 namespace detail {
 
+void start_ack::owner_ended(const exit_reason& r) noexcept {
+  if (state.load(std::memory_order_acquire) == 3) return;  // the starter gave up
+  end_reason = r;
+  ended.store(true, std::memory_order_seq_cst);
+  if (auto* w = as_core(waiter); w && w->try_unblock()) schedule(*w);
+}
+
 start_base::start_base(start_base&& o) noexcept
-    : p_(o.p_), opts_(o.opts_), child_(std::move(o.child_)), ack_(std::exchange(o.ack_, nullptr)), mon_(o.mon_),
+    : p_(o.p_), opts_(o.opts_), child_(std::move(o.child_)), ack_(std::exchange(o.ack_, nullptr)),
       active_(std::exchange(o.active_, false)), timed_out_(o.timed_out_), acked_(o.acked_),
       out_(std::move(o.out_)) {}
 
@@ -20,10 +27,8 @@ reply_slot* start_base::make_ack() {
   return ack_;
 }
 
-void start_base::begin(pid child, monitor_ref mon) {
+void start_base::begin(pid child) {
   child_ = std::move(child);
-  mon_ = mon;
-  await_down(*p_, mon_);
   active_ = true;
   p_->wait = this;
 }
@@ -37,16 +42,16 @@ bool start_base::ready(process_base& p) noexcept {
       finish();
       return true;
     }
-    // ignore or fail: the child ends right after; wait for its down so that
+    // ignore or fail: the child ends right after; wait for its end so that
     // nothing lingers when start returns.
   }
-  if (p.awaited_down) {
+  if (ack_->ended.load(std::memory_order_acquire)) {
     if (acked_ && ack_->what == start_ack::outcome::ignore)
       out_.emplace(error(errc::ignored));
     else if (acked_ && ack_->what == start_ack::outcome::fail)
       out_.emplace(error(errc::start_failed, ack_->reason));
     else
-      out_.emplace(error(errc::start_failed, p.awaited_reason));
+      out_.emplace(error(errc::start_failed, ack_->end_reason));
     flush_exit_message(p, child_);
     finish();
     return true;
@@ -76,14 +81,15 @@ void start_base::finish() noexcept {
   active_ = false;
   if (armed()) timer_remove(*p_, *this);
   ack_->abandon();
-  stop_awaiting_down(*p_, mon_);
 }
 
 namespace {
-// Writes the acknowledgement, if one is awaited; drops the child's reference.
+// Writes the acknowledgement, if one is awaited. After `ready` the child's
+// reference goes; after ignore or fail it keeps it, so that its end (which
+// follows at once) is reported through the slot and start returns only then.
 bool acknowledge(start_ack::outcome what, exit_reason reason) {
   auto& p = current_or_throw("otp::init_ack");
-  auto* slot = static_cast<start_ack*>(std::exchange(p.ack, nullptr));
+  auto* slot = static_cast<start_ack*>(p.ack);
   if (!slot) return false;
   bool ok = slot->claim();
   if (ok) {
@@ -91,7 +97,10 @@ bool acknowledge(start_ack::outcome what, exit_reason reason) {
     slot->reason = std::move(reason);
     slot->publish();
   }
-  slot->release();
+  if (what == start_ack::outcome::ready || !ok) {
+    p.ack = nullptr;
+    slot->release();
+  }
   return ok;
 }
 }  // namespace

@@ -222,10 +222,8 @@ class child_start_awaiter final : public start_base {
   void await_suspend(std::coroutine_handle<>) {
     spawn_options so;
     so.link = true;
-    so.monitor = true;
     auto* ack = make_ack();
-    auto c = s_->spawn(ack, *p_, so, *extra_);
-    begin(std::move(c.process), c.monitor);
+    begin(s_->spawn(ack, *p_, so, *extra_));
   }
   result<pid> await_resume() { return outcome(); }
 
@@ -254,13 +252,13 @@ class supervisor_base {
 
  protected:
   // ---- messages: those set aside by a selective wait come first ----
-  sup_task<msg> next() {
-    if (!deferred_.empty()) {
-      msg m = std::move(deferred_.front());
-      deferred_.pop_front();
-      co_return m;
-    }
-    co_return co_await otp::receive();
+  // (Plain functions, not a task: a coroutine frame per message would cost
+  // more than the rest of taking it.)
+  bool has_deferred() const noexcept { return !deferred_.empty(); }
+  msg pop_deferred() {
+    msg m = std::move(deferred_.front());
+    deferred_.pop_front();
+    return m;
   }
 
   // ---- starting (do_start_child) ----
@@ -274,7 +272,7 @@ class supervisor_base {
       } else {
         spawn_options so;
         so.link = true;
-        r = s.spawn(nullptr, self_, so, extra_).process;
+        r = s.spawn(nullptr, self_, so, extra_);
       }
     } catch (...) {  // the start function itself threw (wrong extra arguments, the body's creation, bad_alloc)
       r = error(errc::start_failed, exit_reason::from_current_exception());
@@ -467,7 +465,12 @@ class static_supervisor final : supervisor_base {
   sup_task<void> loop() {
     const pid parent = otp::parent();
     for (;;) {
-      msg m = co_await next();
+      std::optional<msg> got;
+      if (has_deferred())
+        got.emplace(pop_deferred());
+      else
+        got.emplace(co_await otp::receive());
+      msg& m = *got;
       if (auto* e = std::get_if<exit_message>(&m)) {
         if (e->from == parent) {  // the parent ends, or asks us to: stop everything first
           co_await stop_all();
@@ -699,7 +702,12 @@ class dynamic_supervisor final : supervisor_base {
   sup_task<void> loop() {
     const pid parent = otp::parent();
     for (;;) {
-      msg m = co_await next();
+      std::optional<msg> got;
+      if (has_deferred())
+        got.emplace(pop_deferred());
+      else
+        got.emplace(co_await otp::receive());
+      msg& m = *got;
       if (auto* e = std::get_if<exit_message>(&m)) {
         if (e->from == parent) {
           co_await stop_all();
@@ -709,6 +717,21 @@ class dynamic_supervisor final : supervisor_base {
         if (it == by_pid_.end()) continue;
         if (co_await child_exited(*it->second, std::move(e->reason))) break;
       } else if (auto* r = std::get_if<supervisor_msg>(&m)) {
+        if (auto* sc = std::get_if<supervisor_msg::start_child>(&r->what)) {
+          // The common call, handled here: one coroutine frame less per child.
+          if (auto v = validate(sc->spec, otp::auto_shutdown::never); !v) {
+            refuse(sc->reply, v.error());
+          } else if (max_children_ && children_.size() >= max_children_) {
+            refuse(sc->reply, error(errc::max_children));
+          } else {
+            const std::uint64_t key = next_key_++;
+            auto& c = *children_.emplace(key, std::make_unique<child_rec>(std::move(sc->spec), key)).first->second;
+            auto started = co_await start(c);
+            if (!started || !started.value()) children_.erase(key);  // failed or ignored: nothing is kept
+            sc->reply.send(std::move(started));
+          }
+          continue;
+        }
         bool shut = false;
         auto dispatch = [&](auto& q) -> sup_task<void> { return on(q, shut); };
         sup_task<void> t = std::visit(dispatch, r->what);
@@ -832,21 +855,7 @@ class dynamic_supervisor final : supervisor_base {
     children_.clear();
   }
 
-  sup_task<void> on(supervisor_msg::start_child& m, bool&) {
-    if (auto v = validate(m.spec, otp::auto_shutdown::never); !v) {
-      refuse(m.reply, v.error());
-      co_return;
-    }
-    if (max_children_ && children_.size() >= max_children_) {
-      refuse(m.reply, error(errc::max_children));
-      co_return;
-    }
-    const std::uint64_t key = next_key_++;
-    auto& c = *children_.emplace(key, std::make_unique<child_rec>(std::move(m.spec), key)).first->second;
-    auto r = co_await start(c);
-    if (!r || !r.value()) children_.erase(key);  // failed or ignored: nothing is kept
-    m.reply.send(std::move(r));
-  }
+  sup_task<void> on(supervisor_msg::start_child&, bool&) { co_return; }  // handled in loop()
 
   sup_task<void> on(supervisor_msg::terminate_pid& m, bool&) {
     auto it = m.child ? by_pid_.find(m.child.id()) : by_pid_.end();

@@ -39,9 +39,16 @@ struct start_options {
 
 namespace detail {
 
+/// The acknowledgement slot of a synchronous start. The child writes its
+/// outcome; if it ends without acknowledging ready (a crash, or after ignore
+/// and fail), the runtime records its exit reason in `ended` and wakes the
+/// starter: no monitor is needed to learn that the child died.
 struct start_ack final : reply_slot {
   enum class outcome { ready, ignore, fail } what = outcome::ready;
   exit_reason reason;
+  std::atomic<bool> ended{false};
+  exit_reason end_reason;  ///< valid once `ended`
+  void owner_ended(const exit_reason& r) noexcept override;
 };
 
 class start_base : waiter, timer_entry {
@@ -55,8 +62,8 @@ class start_base : waiter, timer_entry {
   explicit start_base(const start_options& o) noexcept : opts_(o) {}
   /// Before the child is created: the slot it acknowledges into.
   reply_slot* make_ack();
-  /// After: wait for the ack or the down of `mon`.
-  void begin(pid child, monitor_ref mon);
+  /// After: wait for the ack, or for the child's end.
+  void begin(pid child);
   bool ready(process_base& p) noexcept override;
   void fire() noexcept override;
   result<pid> outcome();
@@ -68,7 +75,6 @@ class start_base : waiter, timer_entry {
   void finish() noexcept;
   pid child_;
   start_ack* ack_ = nullptr;
-  monitor_ref mon_;
   bool active_ = false;
   bool timed_out_ = false;
   bool acked_ = false;
@@ -84,13 +90,12 @@ class start_awaiter final : public start_base {
 
   void await_suspend(std::coroutine_handle<>) {
     spawn_options so = opts_.spawn;
-    so.link = opts_.link;
-    so.monitor = true;  // linked and monitored atomically with the spawn, as proc_lib does
+    so.link = opts_.link;  // linked atomically with the spawn, as proc_lib does
     auto* ack = make_ack();
     auto child = std::apply(
         [&](auto&&... a) { return spawn_with_ack(ack, nullptr, p_, so, std::move(f_), std::move(a)...); },
         std::move(args_));
-    begin(std::move(child.pid), child.monitor);
+    begin(std::move(child.pid));
   }
   result<handle<M>> await_resume() {
     auto r = outcome();

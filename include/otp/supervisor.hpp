@@ -155,12 +155,6 @@ extra_args extra_arguments(T... v) {
 template <class... T>
 struct with_extra {};
 
-/// What a child was started with in its last (or only) start.
-struct started_child {
-  pid process;          ///< null when the child answered ignore
-  monitor_ref monitor;  ///< the supervisor's monitor for the ack, if any
-};
-
 /// How a supervisor starts a child: a copyable, type-erased start function.
 /// Make one with start_fn (the child acknowledges its init) or spawn_fn (the
 /// child is ready as soon as it exists).
@@ -172,8 +166,9 @@ class child_start {
     /// acknowledgement slot `ack` (nullptr for spawn_fn children), and the
     /// supervisor's extra arguments. Throws std::invalid_argument when the
     /// extra arguments are not those the start function takes.
-    virtual started_child spawn(detail::reply_slot* ack, detail::process_base& sup, const spawn_options& o,
-                                const extra_args& extra) const = 0;
+    /// Returns the child's pid.
+    virtual pid spawn(detail::reply_slot* ack, detail::process_base& sup, const spawn_options& o,
+                      const extra_args& extra) const = 0;
     bool acks = true;
   };
 
@@ -196,8 +191,7 @@ template <class... E, class F, class... A>
 class child_start_of<std::tuple<E...>, F, A...> final : public child_start::impl {
  public:
   child_start_of(bool acks, F f, A... a) : f_(std::move(f)), args_(std::move(a)...) { this->acks = acks; }
-  started_child spawn(reply_slot* ack, process_base& sup, const spawn_options& o,
-                      const extra_args& extra) const override {
+  pid spawn(reply_slot* ack, process_base& sup, const spawn_options& o, const extra_args& extra) const override {
     using want = std::tuple<E...>;
     if (sizeof...(E) == 0 ? !extra.empty() : extra.tag() != tag_of<want>())
       wrong_extra_arguments(extra, sizeof...(E) == 0 ? "none" : type_name_of<want>());
@@ -205,14 +199,10 @@ class child_start_of<std::tuple<E...>, F, A...> final : public child_start::impl
     return std::apply(
         [&](const auto&... a) {
           if constexpr (sizeof...(E) == 0) {
-            auto s = spawn_with_ack(ack, nullptr, &sup, o, F(f_), a...);
-            return started_child{std::move(s.pid), s.monitor};
+            return pid(spawn_with_ack(ack, nullptr, &sup, o, F(f_), a...).pid);
           } else {
             return std::apply(
-                [&](const auto&... x) {
-                  auto s = spawn_with_ack(ack, nullptr, &sup, o, F(f_), x..., a...);
-                  return started_child{std::move(s.pid), s.monitor};
-                },
+                [&](const auto&... x) { return pid(spawn_with_ack(ack, nullptr, &sup, o, F(f_), x..., a...).pid); },
                 *static_cast<const want*>(extra.values()));
           }
         },

@@ -292,6 +292,10 @@ struct reply_slot : pooled {
     return state.compare_exchange_strong(w, 3, std::memory_order_acq_rel);
   }
   bool written() const noexcept { return state.load(std::memory_order_acquire) == 2; }
+  /// The process that was to write the slot has ended (a synchronous start's
+  /// child still holding its acknowledgement slot); called by the runtime on
+  /// the child's shard after its links fired.
+  virtual void owner_ended(const exit_reason&) noexcept {}
   virtual ~reply_slot() = default;
 };
 
