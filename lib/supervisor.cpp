@@ -930,11 +930,13 @@ process<supervisor_msg> supervisor_main(supervisor_config cfg) {
   }
   if (cfg.init) {
     auto [flags, children] = cfg.init();
-    if (auto v = validate(flags, children); !v)
-      init_fail(exit_reason::other("{invalid_spec," + v.error().reason.to_string() + "}"));
     cfg.flags = flags;
     cfg.children = std::move(children);
   }
+  // start_supervisor checked already; a callback's answer and the specs of
+  // a supervisor_child are checked here, before any child starts.
+  if (auto v = validate(cfg.flags, cfg.children); !v)
+    init_fail(exit_reason::other("{invalid_spec," + v.error().reason.to_string() + "}"));
   static_supervisor s(cfg.flags);
   for (auto& c : cfg.children) s.add(std::move(c));
   cfg.children.clear();

@@ -162,6 +162,31 @@ OTP_TEST_CASE("child_specs: invalid specs and flags are rejected before anything
   CHECK(log->events().empty());
 }
 
+OTP_TEST_CASE("child_specs: a callback init or a nested supervisor with invalid specs fails to start, starting nothing") {
+  auto log = std::make_shared<otp::testing::event_log>();
+  otp::trap_exit(true);
+  auto bad_init = [](log_ptr l) {
+    std::vector<child_spec> cs;
+    cs.push_back(spec("a", l));
+    cs.push_back(spec("a", l));
+    return std::make_pair(supervisor_flags(), std::move(cs));
+  };
+  auto r = co_await otp::start_supervisor_with(bad_init, log);
+  REQUIRE(r.has_error());
+  CHECK(r.error() == otp::errc::start_failed);
+  CHECK(r.error().reason.payload().find("duplicate child id") != std::string_view::npos);
+
+  std::vector<child_spec> sub;
+  sub.push_back(spec("", log));
+  std::vector<child_spec> cs;
+  cs.push_back(otp::supervisor_child("sub", supervisor_flags(), std::move(sub)));
+  auto t = co_await start_sup(supervisor_flags(), std::move(cs));
+  REQUIRE(t.has_error());
+  CHECK(t.error().reason.payload().find("failed_to_start_child,sub") != std::string_view::npos);
+  CHECK(log->events().empty());
+  otp::trap_exit(false);
+}
+
 // ---------------------------------------------------------------- restart types
 
 OTP_TEST_CASE("restart types x strategies x exit reasons: who is restarted, and who goes with it") {
