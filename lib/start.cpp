@@ -46,6 +46,9 @@ bool start_base::ready(process_base& p) noexcept {
     // nothing lingers when start returns.
   }
   if (ack_->ended.load(std::memory_order_acquire)) {
+    // Its link's exit signal was pushed before `ended` was set: merge it
+    // first, so that the flush below finds it.
+    if (p.inbox_pending()) return false;
     if (acked_ && ack_->what == start_ack::outcome::ignore)
       out_.emplace(error(errc::ignored));
     else if (acked_ && ack_->what == start_ack::outcome::fail)

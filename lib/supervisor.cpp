@@ -103,8 +103,17 @@ child_spec supervisor_child(std::string id, supervisor_flags flags, std::vector<
   return s;
 }
 
+namespace {
+// A supervisor's retries travel through its own mailbox: it is never bounded.
+start_options unbounded(start_options o) {
+  o.spawn.mailbox_bound = 0;
+  return o;
+}
+}  // namespace
+
 detail::supervisor_start start_supervisor(supervisor_flags flags, std::vector<child_spec> children,
                                           start_options o) {
+  o = unbounded(o);
   if (auto v = validate(flags, children); !v) return detail::supervisor_start(v.error());
   detail::supervisor_config c;
   c.flags = flags;
@@ -155,6 +164,7 @@ detail::request_awaiter<child_counts> count_children(const supervisor_ref& sup, 
 
 detail::supervisor_start_of<dynamic_supervisor_ref> start_dynamic_supervisor(dynamic_supervisor_options opts,
                                                                              start_options o) {
+  o = unbounded(o);
   if (opts.intensity < 0) return error(invalid("negative intensity"));
   if (opts.period <= duration::zero()) return error(invalid("the intensity period must be positive"));
   detail::supervisor_config c;
@@ -298,7 +308,8 @@ class supervisor_base {
       std::optional<msg> m;
       if (bounded) {
         const duration left = deadline - otp::now();
-        m = co_await otp::receive(left > duration::zero() ? left : duration::zero());
+        if (left <= duration::zero()) co_return std::nullopt;  // traffic cannot postpone the kill
+        m = co_await otp::receive(left);
         if (!m) co_return std::nullopt;
       } else {
         m.emplace(co_await otp::receive());
@@ -449,9 +460,10 @@ class static_supervisor final : supervisor_base {
       auto r = co_await start(c);
       if (!r) {
         report("start_error", c, r.error().reason, {});
+        // Built before stop_all: a temporary `c` is erased by it.
+        auto why = exit_reason::shutdown("{failed_to_start_child," + c.spec.id + "," + r.error().reason.to_string() + "}");
         co_await stop_all();
-        init_fail(exit_reason::shutdown("{failed_to_start_child," + c.spec.id + "," + r.error().reason.to_string() +
-                                        "}"));
+        init_fail(std::move(why));
       }
       if (!r.value() && c.spec.restart == restart_type::temporary) {
         children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -750,6 +762,7 @@ class dynamic_supervisor final : supervisor_base {
       forget(c);
       co_return false;
     }
+    restarting_.emplace(was.id(), c.key);  // named by its last pid until it runs again
     co_return co_await restart(c);
   }
 
@@ -766,48 +779,97 @@ class dynamic_supervisor final : supervisor_base {
       forget(c);  // ignore on restart: nothing to keep for a child named by pid
     } else {
       ++c.restarts;
+      drop_restarting(c.key);
     }
     co_return false;
   }
 
+  void drop_restarting(std::uint64_t key) {
+    for (auto it = restarting_.begin(); it != restarting_.end(); ++it)
+      if (it->second == key) {
+        restarting_.erase(it);
+        return;
+      }
+  }
+
   /// Stops every child at once: exit signals to all, then each down as it
   /// comes; a group of children with the same timeout shares one deadline.
-  /// Linear in the number of children: each is unlinked before its exit
-  /// signal, so no exit message can follow, and the exit messages of
-  /// children that had already ended are looked up in one pass at the end
-  /// (OTP looks for each in the whole mailbox: quadratic).
+  /// Linear in the number of children (OTP looks for each child's exit
+  /// message in the whole mailbox: quadratic). A child's exit message comes
+  /// before its down (links fire first), so while waiting, exit messages
+  /// from stopping children are kept by pid; a down that says noproc (the
+  /// child had ended before our monitor) takes its reason from there, and
+  /// waits for it while the link is still up.
   sup_task<void> stop_all() {
     struct stopping {
       child_rec* c;
       pid p;
       monitor_ref mon;
-      bool done = false;
+      bool down = false;
+      bool settled = false;
+      std::optional<exit_reason> exit;  ///< from its exit message
     };
-    map_of<stopping> by_mon;  // monitor slot -> child
+    map_of<stopping> by_mon;              // monitor slot -> child
+    map_of<stopping*> by_child;           // pid number -> child
     std::map<duration, std::vector<std::uint64_t>> groups;  // timeout -> monitor slots
-    std::size_t waiting = 0;
+    std::size_t unsettled = 0;
     for (auto& [key, c] : children_) {
       if (!c->running()) continue;
       pid p = detach(*c);
       monitor_ref mon = otp::monitor(p);
-      otp::unlink(p);
       const bool brutal = c->shutdown.what() == shutdown_policy::kind::brutal_kill;
       otp::exit(p, brutal ? exit_reason::kill() : exit_reason::shutdown());
       if (c->shutdown.what() == shutdown_policy::kind::timeout) groups[c->shutdown.after()].push_back(mon.slot());
-      by_mon.emplace(mon.slot(), stopping{c.get(), std::move(p), mon});
-      ++waiting;
+      auto& st = by_mon.emplace(mon.slot(), stopping{c.get(), std::move(p), mon, false, false, std::nullopt})
+                     .first->second;
+      by_child.emplace(st.p.id(), &st);
+      ++unsettled;
     }
-    map_of<stopping*> gone;  // pid number -> ended before our monitor
+    // Exit messages that arrived before the stop began.
+    for (auto it = deferred_.begin(); it != deferred_.end();) {
+      auto* e = std::get_if<exit_message>(&*it);
+      auto k = e ? by_child.find(e->from.id()) : by_child.end();
+      if (k == by_child.end()) {
+        ++it;
+        continue;
+      }
+      k->second->exit = std::move(e->reason);
+      it = deferred_.erase(it);
+    }
+    self_.remove_all(
+        [&](node* x) {
+          return x->kind == node_kind::exit_message && by_child.count(static_cast<signal_node*>(x)->from.id());
+        },
+        [&](node* x) {
+          auto* sn = static_cast<signal_node*>(x);
+          by_child[sn->from.id()]->exit = std::move(sn->reason);
+          delete x;
+        });
+    // A down settles a child, unless it says noproc and the exit message is still to come.
+    auto settle = [&](stopping& st, const exit_reason* down_reason) {
+      if (st.settled) return;
+      if (down_reason && !down_reason->is(exit_kind::noproc)) {
+        judge_stop(*st.c, st.p, *down_reason);
+      } else if (st.exit) {
+        judge_stop(*st.c, st.p, *st.exit);
+      } else if (!self_.links.contains(st.p)) {
+        judge_stop(*st.c, st.p, exit_reason::other("naughty_child"));
+      } else {
+        return;  // linked: its exit message is on its way
+      }
+      st.settled = true;
+      --unsettled;
+    };
     const time_point t0 = otp::now();
     auto group = groups.begin();
-    while (waiting > 0) {
+    while (unsettled > 0) {
       std::optional<msg> m;
       if (group != groups.end()) {
         const duration left = t0 + group->first - otp::now();
-        m = co_await otp::receive(left > duration::zero() ? left : duration::zero());
-        if (!m) {  // this group's time is up: kill who is left of it
+        if (left > duration::zero()) m = co_await otp::receive(left);
+        if (!m) {  // this group's time is up (traffic cannot postpone it): kill who is left of it
           for (auto slot : group->second)
-            if (auto it = by_mon.find(slot); it != by_mon.end() && !it->second.done)
+            if (auto it = by_mon.find(slot); it != by_mon.end() && !it->second.down)
               otp::exit(it->second.p, exit_reason::kill());
           ++group;
           continue;
@@ -815,44 +877,24 @@ class dynamic_supervisor final : supervisor_base {
       } else {
         m.emplace(co_await otp::receive());
       }
-      auto* d = std::get_if<down_message>(&*m);
-      auto it = d ? by_mon.find(d->ref.slot()) : by_mon.end();
-      if (it == by_mon.end() || it->second.mon != d->ref || it->second.done) {
-        deferred_.push_back(std::move(*m));
-        continue;
+      if (auto* e = std::get_if<exit_message>(&*m)) {
+        if (auto k = by_child.find(e->from.id()); k != by_child.end()) {
+          k->second->exit = std::move(e->reason);
+          if (k->second->down) settle(*k->second, nullptr);
+          continue;
+        }
+      } else if (auto* d = std::get_if<down_message>(&*m)) {
+        auto it = by_mon.find(d->ref.slot());
+        if (it != by_mon.end() && it->second.mon == d->ref && !it->second.down) {
+          it->second.down = true;
+          settle(it->second, &d->reason);
+          continue;
+        }
       }
-      it->second.done = true;
-      --waiting;
-      if (d->reason.is(exit_kind::noproc))
-        gone.emplace(it->second.p.id(), &it->second);
-      else
-        judge_stop(*it->second.c, it->second.p, d->reason);
-    }
-    if (!gone.empty()) {
-      // Their exit messages (sent before we unlinked) say why they ended.
-      auto take = [&](const pid& from, exit_reason& why) {
-        auto g = gone.find(from.id());
-        if (g == gone.end()) return false;
-        judge_stop(*g->second->c, g->second->p, why);
-        gone.erase(g);
-        return true;
-      };
-      for (auto it = deferred_.begin(); it != deferred_.end();) {
-        auto* e = std::get_if<exit_message>(&*it);
-        it = e && take(e->from, e->reason) ? deferred_.erase(it) : it + 1;
-      }
-      self_.remove_all(
-          [&](node* x) {
-            return x->kind == node_kind::exit_message && gone.count(static_cast<signal_node*>(x)->from.id());
-          },
-          [&](node* x) {
-            auto* sn = static_cast<signal_node*>(x);
-            take(sn->from, sn->reason);
-            delete x;
-          });
-      for (auto& [id, st] : gone) judge_stop(*st->c, st->p, exit_reason::other("naughty_child"));
+      deferred_.push_back(std::move(*m));
     }
     children_.clear();
+    restarting_.clear();
   }
 
   sup_task<void> on(supervisor_msg::start_child&, bool&) { co_return; }  // handled in loop()
@@ -860,7 +902,15 @@ class dynamic_supervisor final : supervisor_base {
   sup_task<void> on(supervisor_msg::terminate_pid& m, bool&) {
     auto it = m.child ? by_pid_.find(m.child.id()) : by_pid_.end();
     if (it == by_pid_.end()) {
-      refuse(m.reply, error(errc::not_found));
+      // A child whose restart keeps failing is still named by its last pid.
+      auto r = m.child ? restarting_.find(m.child.id()) : restarting_.end();
+      if (r == restarting_.end()) {
+        refuse(m.reply, error(errc::not_found));
+      } else {
+        auto c = children_.find(r->second);
+        if (c != children_.end()) forget(*c->second);  // the pending retry then finds nothing
+        m.reply.send(otp::ok());
+      }
       co_return;
     }
     child_rec& c = *it->second;
@@ -911,11 +961,13 @@ class dynamic_supervisor final : supervisor_base {
 
   void forget(child_rec& c) {
     const std::uint64_t key = c.key;  // not a reference into the node being erased
+    if (c.state == child_info::status::restarting || !restarting_.empty()) drop_restarting(key);
     children_.erase(key);
   }
 
   std::size_t max_children_;
   map_of<std::unique_ptr<child_rec>> children_;  ///< by key
+  map_of<std::uint64_t> restarting_;  ///< last pid number -> key, while a restart is pending
 };
 
 }  // namespace

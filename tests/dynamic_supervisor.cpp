@@ -199,4 +199,38 @@ OTP_TEST_CASE("scale: start and stop 10,000 temporary children") {
   CHECK((co_await otp::count_children(sup)).value().active == 10000);
   CHECK(co_await stop_sup(sup) == otp::exit_reason::shutdown());
 }
+
+OTP_TEST_CASE("terminate_child by its last pid stops a child whose restart keeps failing") {
+  auto fail = std::make_shared<bool>(false);
+  auto sup = (co_await start_dyn(dynamic_supervisor_options(1000000, 5s))).value();
+  auto c = (co_await otp::start_child(sup, child_spec("f", otp::start_fn(flaky, fail)))).value();
+  *fail = true;
+  (void)co_await kill_child(c);
+  auto kids = (co_await otp::which_children(sup)).value();
+  REQUIRE(kids.size() == 1);
+  CHECK(kids[0].state == otp::child_info::status::restarting);
+  CHECK((co_await otp::terminate_child(sup, c)).has_value());
+  CHECK((co_await otp::which_children(sup)).value().empty());
+  CHECK(co_await stop_sup(sup) == otp::exit_reason::shutdown());
+}
+
+OTP_TEST_CASE("shutdown: a child that ended just before the stop keeps its own reason in the report") {
+  auto log = std::make_shared<otp::testing::event_log>();
+  auto sup = (co_await start_dyn()).value();
+  auto t = (co_await otp::start_child(sup, spec("t", log, restart_type::temporary))).value();
+  const std::size_t before = reports("shutdown_error");
+  auto tmon = otp::monitor(t);
+  auto smon = otp::monitor(sup);
+  co_await otp::yield();  // both asleep again
+  // The stop request reaches the supervisor before the child's exit does, and
+  // the child is gone when the supervisor gets to it: its monitor says noproc,
+  // and the reason comes from the child's exit message.
+  otp::send(otp::handle<int>::from(t).value(), int(end_other));
+  otp::exit(sup, otp::exit_reason::shutdown());
+  CHECK(co_await wait_down(smon) == otp::exit_reason::shutdown());
+  CHECK(co_await wait_down(tmon) == otp::exit_reason::other("bad"));
+  CHECK(reports("shutdown_error") - before == 1);  // a temporary child may end normal or shutdown, not bad
+  for (auto& e : otp::testing::logged())
+    if (e.context == "shutdown_error") CHECK(e.reason == otp::exit_reason::other("bad"));  // never naughty_child
+}
 }

@@ -61,6 +61,18 @@ OTP_TEST_CASE("sup_start_fail: a child failing to start fails the start after st
   CHECK(reports("start_error") == 1);
 }
 
+OTP_TEST_CASE("sup_start_fail: a temporary child failing to start is reported by its id") {
+  auto log = std::make_shared<otp::testing::event_log>();
+  auto fail = std::make_shared<bool>(true);
+  std::vector<child_spec> cs;
+  cs.push_back(spec("a", log));
+  cs.emplace_back("temp_fails", otp::start_fn(flaky, fail), restart_type::temporary);
+  auto r = co_await start_sup(supervisor_flags(), std::move(cs));
+  REQUIRE(r.has_error());
+  CHECK(r.error().reason == otp::exit_reason::shutdown("{failed_to_start_child,temp_fails,cannot_start}"));
+  CHECK(log->events() == std::vector<std::string>{"a:start", "a:stop"});
+}
+
 OTP_TEST_CASE("sup_start_ignore: a child answering ignore is kept undefined; a temporary one is dropped") {
   auto ignore = [](int) -> otp::process<int> {
     otp::init_ignore();

@@ -434,7 +434,9 @@ using supervisor_start = supervisor_start_of<supervisor_ref>;
 /// flags and children, and waits until all children have started. Returns its
 /// handle; errc::invalid_spec at once for bad flags or specs (nothing is
 /// spawned); errc::start_failed (reason {shutdown,{failed_to_start_child,Id,R}})
-/// when a child fails to start. `o` sets a start timeout or an unlinked start.
+/// when a child fails to start. `o` sets a start timeout, an unlinked start or
+/// a shard; a mailbox bound is ignored (a supervisor's retries go through its
+/// mailbox, so it is never bounded).
 detail::supervisor_start start_supervisor(supervisor_flags flags, std::vector<child_spec> children,
                                           start_options o = {});
 
@@ -446,7 +448,7 @@ template <class Init, class... A>
 detail::supervisor_start start_supervisor_with(Init init, A... args) {
   detail::supervisor_config c;
   c.init = [init = std::move(init), args...]() mutable { return init(args...); };
-  start_options o;
+  start_options o;  // linked, no timeout, unbounded mailbox
   return detail::supervisor_start(start_opt(o, &detail::supervisor_main, std::move(c)));
 }
 
