@@ -103,4 +103,30 @@ OTP_TEST_CASE("a dead supervisor's tree says why its children could not be liste
   CHECK(tree.children.empty());
   CHECK(tree.error.find("noproc") != std::string::npos);
 }
+
+TEST_CASE("inspect reads a process on another shard through that shard, answering the caller") {
+  otp::testing::options o;
+  o.threads = 2;
+  auto body = []() -> otp::process<> {
+    const std::size_t mine = (co_await otp::inspect(otp::self())).shard;
+    otp::spawn_options far;
+    far.shard = static_cast<int>(1 - mine);  // the other shard: the snapshot is posted there
+    far.monitor = true;
+    auto [p, mon] = otp::spawn_opt(far, []() -> otp::process<int> { co_await otp::sleep_for(1h); });
+    for (int i = 0; i < 5; ++i) otp::send(p, i);
+    co_await otp::sleep_for(1ms);  // let the messages land
+    auto i = co_await otp::inspect(p);
+    CHECK(i.process == p);
+    CHECK(i.shard == 1 - mine);
+    CHECK(i.state == otp::process_info::status::waiting);
+    CHECK(i.mailbox == 5);
+    CHECK(i.message_type == "int");
+    otp::exit(p, otp::exit_reason::kill());
+    auto d = std::get<otp::down_message>(co_await otp::receive());
+    CHECK(d.ref == mon);
+    CHECK((co_await otp::inspect(p)).state == otp::process_info::status::exited);
+  };
+  auto r = otp::testing::run(body, o);
+  for (auto& f : r.failures) FAIL_CHECK(f);
+}
 }
