@@ -264,9 +264,9 @@ class supervisor_base {
   // ---- messages: those set aside by a selective wait come first ----
   // (Plain functions, not a task: a coroutine frame per message would cost
   // more than the rest of taking it.)
-  bool has_deferred() const noexcept { return !deferred_.empty(); }
-  msg pop_deferred() {
-    msg m = std::move(deferred_.front());
+  std::optional<msg> take_deferred() {
+    if (deferred_.empty()) return std::nullopt;
+    std::optional<msg> m(std::move(deferred_.front()));
     deferred_.pop_front();
     return m;
   }
@@ -477,11 +477,8 @@ class static_supervisor final : supervisor_base {
   sup_task<void> loop() {
     const pid parent = otp::parent();
     for (;;) {
-      std::optional<msg> got;
-      if (has_deferred())
-        got.emplace(pop_deferred());
-      else
-        got.emplace(co_await otp::receive());
+      std::optional<msg> got = take_deferred();
+      if (!got) got.emplace(co_await otp::receive());
       msg& m = *got;
       if (auto* e = std::get_if<exit_message>(&m)) {
         if (e->from == parent) {  // the parent ends, or asks us to: stop everything first
@@ -714,11 +711,8 @@ class dynamic_supervisor final : supervisor_base {
   sup_task<void> loop() {
     const pid parent = otp::parent();
     for (;;) {
-      std::optional<msg> got;
-      if (has_deferred())
-        got.emplace(pop_deferred());
-      else
-        got.emplace(co_await otp::receive());
+      std::optional<msg> got = take_deferred();
+      if (!got) got.emplace(co_await otp::receive());
       msg& m = *got;
       if (auto* e = std::get_if<exit_message>(&m)) {
         if (e->from == parent) {
