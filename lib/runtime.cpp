@@ -174,6 +174,7 @@ void shard::drain() noexcept {
       if (!p) break;
       run(*p);
     }
+    soon_flush();
     if (run_head || fresh_head) {  // budget spent: let other handlers run, then continue
       arm();
       asio::post(strand, [this] { drain(); });
@@ -274,6 +275,48 @@ void on_exit_signal(process_base& p, signal_node* n, bool via_link) noexcept {
 }
 }  // namespace
 
+namespace {
+/// A request taken into p's mailbox: p answers it with its exit reason if it
+/// ends before anyone replies. This is the request's monitor of p, without
+/// the monitor and demonitor signals: the list is p's alone, and slots that
+/// were answered (or given up) leave it lazily. The front goes at once when
+/// it is closed (the usual case: one call at a time, answered before the
+/// next arrives); the whole list is swept when it doubles, so its length
+/// stays within twice the requests really open. Takes the slot's reference.
+void watch(process_base& p, reply_slot* s) noexcept {
+  while (p.watching && !p.watching->open()) {
+    reply_slot* done = std::exchange(p.watching, p.watching->watch_next);
+    done->release();
+    --p.watch_count;
+  }
+  s->watch_next = std::exchange(p.watching, s);
+  if (++p.watch_count < p.watch_prune_at) return;
+  for (reply_slot** at = &p.watching; *at;) {
+    reply_slot* x = *at;
+    if (x->open()) {
+      at = &x->watch_next;
+    } else {
+      *at = x->watch_next;
+      x->release();
+      --p.watch_count;
+    }
+  }
+  p.watch_prune_at = std::max<std::uint32_t>(8, p.watch_count * 2);
+}
+
+/// p ended: every request still open fails with p's reason (`answer`), or is
+/// simply let go (the runtime is being torn down).
+void drop_watches(process_base& p, const exit_reason* answer) noexcept {
+  for (reply_slot* x = std::exchange(p.watching, nullptr); x;) {
+    reply_slot* next = x->watch_next;
+    if (answer) x->end(*answer);
+    x->release();
+    x = next;
+  }
+  p.watch_count = 0;
+}
+}  // namespace
+
 void shard::merge(process_base& p) noexcept {
   if (!p.inbox_pending()) return;
   node* n = reverse(reinterpret_cast<node*>(p.core->inbox.exchange(process_core::inbox_empty, std::memory_order_seq_cst)));
@@ -281,6 +324,8 @@ void shard::merge(process_base& p) noexcept {
   while (n) {
     node* next = n->next;
     if (n->kind == node_kind::message) {
+      if (n->request) [[unlikely]]
+        watch(p, n->take_slot());
       p.append(n);
       ++messages;
       n = next;
@@ -299,14 +344,8 @@ void shard::merge(process_base& p) noexcept {
         break;
       case node_kind::down_signal:
         if (p.monitors.remove(s->ref)) {
-          if (s->ref == p.awaited) {
-            p.awaited_down = true;
-            p.awaited_reason = std::move(s->reason);
-            delete s;
-          } else {
-            s->kind = node_kind::down_message;
-            p.append(s);
-          }
+          s->kind = node_kind::down_message;
+          p.append(s);
         } else {
           delete s;
         }
@@ -419,14 +458,18 @@ void shard::finish(process_base& p) noexcept {
   node* n = h > process_core::inbox_closed ? reverse(reinterpret_cast<node*>(h)) : nullptr;
   while (n) {
     node* next = n->next;
-    if (n->kind == node_kind::message)
-      delete n;
-    else
+    if (n->kind != node_kind::message) {
       answer_ended(*p.core, n, p.reason);  // it was alive when these were sent
+    } else {
+      if (n->request) [[unlikely]]
+        watch(p, n->take_slot());
+      delete n;
+    }
     n = next;
   }
   while (node* m = p.pop_front()) delete m;
   fire_links_and_monitors(p);
+  drop_watches(p, &p.reason);  // after the links, as a monitor's down
   // Ended without acknowledging ready: tell the starter, after the links
   // fired, so that an exit message it flushes is already on its way.
   if (reply_slot* a = std::exchange(p.ack, nullptr)) {
@@ -458,6 +501,7 @@ void shard::finish(process_base& p) noexcept {
   live.store(left, std::memory_order_relaxed);
   if (left == 0) {
     // Whatever is left in the timer queue belongs to dead processes.
+    soon_flush();
     for (auto* e : heap) e->heap_index = timer_entry::not_armed;
     std::vector<timer_entry*> stale;
     stale.swap(heap);
@@ -519,6 +563,13 @@ void shard::heap_erase(timer_entry& e) noexcept {
   std::size_t i = e.heap_index;
   if (i == timer_entry::not_armed) return;
   e.heap_index = timer_entry::not_armed;
+  if (i >= timer_entry::in_soon) {
+    timer_entry* moved = soon.back();
+    soon[i - timer_entry::in_soon] = moved;
+    moved->heap_index = moved == &e ? timer_entry::not_armed : i;
+    soon.pop_back();
+    return;
+  }
   timer_entry* last = heap.back();
   heap.pop_back();
   if (last == &e) return;
@@ -564,11 +615,27 @@ void shard::arm() noexcept {
   });
 }
 
-void timer_add(process_base& p, timer_entry& e, time_point deadline) noexcept {
+void timer_add(process_base& p, timer_entry& e, duration after) noexcept {
   shard& s = *p.home();
-  s.heap_push(e, deadline);
-  if (s.heap.front() == &e && tl_shard != &s) s.arm();
-  // Inside the drain, arm() runs before the shard goes idle.
+  if (e.armed()) s.heap_erase(e);
+  if (tl_shard == &s) {  // inside the drain: soon_flush() runs before it ends
+    e.deadline = time_point(after);
+    e.heap_index = timer_entry::in_soon + s.soon.size();
+    s.soon.push_back(&e);
+    return;
+  }
+  s.heap_push(e, s.core.clk->now() + after);
+  if (s.heap.front() == &e) s.arm();
+}
+
+void shard::soon_flush() noexcept {
+  if (soon.empty()) return;
+  const time_point now = core.clk->now();
+  for (timer_entry* e : soon) {
+    e->heap_index = timer_entry::not_armed;
+    heap_push(*e, now + e->deadline.time_since_epoch());
+  }
+  soon.clear();
 }
 
 void timer_remove(process_base& p, timer_entry& e) noexcept { p.home()->heap_erase(e); }
@@ -757,15 +824,6 @@ bool demonitor_from(process_base& p, const monitor_ref& r, bool flush) {
   return was_active;
 }
 
-void stop_awaiting_down(process_base& p, const monitor_ref& mon) noexcept {
-  p.awaited = monitor_ref();
-  p.awaited_down = false;
-  try {
-    demonitor_from(p, mon, true);
-  } catch (...) {  // allocation failure: the monitor stays until the target ends; its down is then ignored
-  }
-}
-
 void flush_exit_message(process_base& p, const pid& from) noexcept {
   if (node* n = p.remove_first([&](node* x) {
         return x->kind == node_kind::exit_message && static_cast<signal_node*>(x)->from == from;
@@ -773,8 +831,8 @@ void flush_exit_message(process_base& p, const pid& from) noexcept {
     delete n;
 }
 
-void reply_slot::publish() noexcept {
-  state.store(2, std::memory_order_seq_cst);
+void reply_slot::publish(int final_state) noexcept {
+  state.store(final_state, std::memory_order_seq_cst);
   if (auto* w = as_core(waiter); w && w->try_unblock()) schedule(*w);
 }
 
@@ -852,7 +910,7 @@ class room_waiter final : public waiter, public timer_entry {
       if (!armed()) {
         backoff_ = backoff_ == duration{} ? std::chrono::microseconds(20)
                                           : std::min<duration>(backoff_ * 2, std::chrono::milliseconds(1));
-        timer_add(p, *this, now(p) + backoff_);
+        timer_add(p, *this, backoff_);
       }
       return false;
     }
@@ -913,6 +971,7 @@ runtime::~runtime() {
       }
       while (node* m = p->pop_front()) delete m;
       if (p->ack) std::exchange(p->ack, nullptr)->release();
+      drop_watches(*p, nullptr);
       p->links.clear();
       p->watchers.clear();
       p->monitors.clear();
@@ -929,6 +988,7 @@ runtime::~runtime() {
       delete t;
       t = n;
     }
+    s->soon_flush();
     std::vector<timer_entry*> rest;
     rest.swap(s->heap);
     for (auto* e : rest) e->heap_index = timer_entry::not_armed;

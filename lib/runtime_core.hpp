@@ -57,6 +57,11 @@ struct shard {
   std::uint64_t id_end = 0;
   asio::any_io_executor work;  ///< holds the io_context while processes live
   std::vector<timer_entry*> heap;
+  /// Timers set during this drain, still relative (timer_add): put on the
+  /// heap when the drain ends, with one clock reading for all of them. Most
+  /// are gone by then (a request answered in the same drain), so they cost
+  /// neither a clock reading nor a heap operation.
+  std::vector<timer_entry*> soon;
   std::uint64_t timer_seq = 0;
   bool timer_armed = false;
   time_point armed_at = time_point::max();
@@ -81,6 +86,7 @@ struct shard {
   // timers (owner)
   void heap_push(timer_entry& e, time_point deadline) noexcept;
   void heap_erase(timer_entry& e) noexcept;
+  void soon_flush() noexcept;
   void fire_due() noexcept;
   void arm() noexcept;
   void on_timer() noexcept;

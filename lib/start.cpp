@@ -68,7 +68,7 @@ bool start_base::ready(process_base& p) noexcept {
     finish();
     return true;
   }
-  if (!armed() && !timed_out_ && opts_.timeout != duration::max()) timer_add(p, *this, now(p) + opts_.timeout);
+  if (!armed() && !timed_out_ && opts_.timeout != duration::max()) timer_add(p, *this, opts_.timeout);
   return false;
 }
 

@@ -194,7 +194,7 @@ std::size_t pid_table::find(const pid& p) const noexcept {
 bool pid_table::contains(const pid& p) const noexcept { return find(p) < slots_.size(); }
 
 void pid_table::grow() {
-  std::vector<pid> old(slots_.empty() ? 32 : slots_.size() * 2);
+  std::vector<pid> old(slots_.empty() ? 8 : slots_.size() * 2);
   old.swap(slots_);
   shift_ = 64 - static_cast<unsigned>(std::countr_zero(slots_.size()));
   const std::size_t mask = slots_.size() - 1;
@@ -207,11 +207,11 @@ void pid_table::grow() {
 }
 
 bool pid_table::insert(const pid& p) {
-  if (contains(p)) return false;
   if ((count_ + 1) * 2 > slots_.size()) grow();  // at most half full
   const std::size_t mask = slots_.size() - 1;
   std::size_t i = home(p);
-  while (slots_[i]) i = (i + 1) & mask;
+  for (; slots_[i]; i = (i + 1) & mask)
+    if (slots_[i] == p) return false;
   slots_[i] = p;
   ++count_;
   return true;
@@ -237,31 +237,37 @@ bool pid_table::erase(const pid& p) {
 
 bool link_set::add(const pid& p) {
   if (big_) return big_->insert(p);
-  if (std::find(small_.begin(), small_.end(), p) != small_.end()) return false;
-  if (small_.size() < small_max) {
-    small_.push_back(p);
+  for (std::uint32_t i = 0; i < n_; ++i)
+    if (inline_[i] == p) return false;
+  if (n_ < inline_max) {
+    inline_[n_++] = p;
     return true;
   }
   auto t = std::make_unique<pid_table>();
-  for (auto& q : small_) t->insert(q);
+  for (std::uint32_t i = 0; i < n_; ++i) t->insert(inline_[i]);
   t->insert(p);
   big_ = std::move(t);
-  small_.clear();
+  for (std::uint32_t i = 0; i < n_; ++i) inline_[i] = pid();
+  n_ = 0;
   return true;
 }
 
 bool link_set::contains(const pid& p) const {
   if (big_) return big_->contains(p);
-  return std::find(small_.begin(), small_.end(), p) != small_.end();
+  for (std::uint32_t i = 0; i < n_; ++i)
+    if (inline_[i] == p) return true;
+  return false;
 }
 
 bool link_set::remove(const pid& p) {
   if (big_) return big_->erase(p);
-  auto it = std::find(small_.begin(), small_.end(), p);
-  if (it == small_.end()) return false;
-  *it = std::move(small_.back());
-  small_.pop_back();
-  return true;
+  for (std::uint32_t i = 0; i < n_; ++i) {
+    if (inline_[i] != p) continue;
+    --n_;
+    inline_[i] = i == n_ ? pid() : std::move(inline_[n_]);  // the moved-from last one is left null
+    return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------- monitor_table

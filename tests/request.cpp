@@ -82,7 +82,7 @@ OTP_TEST_CASE("a request to oneself fails at once instead of deadlocking") {
   CHECK(r.error() == otp::errc::calling_self);
 }
 
-OTP_TEST_CASE("the request's monitor leaves no down behind") {
+OTP_TEST_CASE("a request leaves no down or exit message behind") {
   auto s = otp::spawn(server, otp::duration(0));
   for (int i = 0; i < 3; ++i) CHECK((co_await otp::request<int>(s, ask("abc"))).value() == 3);
   otp::exit(s, otp::exit_reason::kill());
@@ -118,6 +118,67 @@ OTP_TEST_CASE("a caller ended while waiting abandons the request: the reply is d
   CHECK(std::get<otp::down_message>(co_await otp::receive()).reason == otp::exit_reason::killed());
   co_await otp::sleep_for(10s);  // the server's reply finds nobody and is dropped
   otp::exit(s, otp::exit_reason::kill());
+}
+
+OTP_TEST_CASE("a request the target never reads fails when the target ends, with its reason") {
+  auto s = otp::spawn([]() -> otp::process<get> {
+    co_await otp::sleep_for(2s);  // the request waits, unread, in its mailbox
+    throw std::runtime_error("never read");
+  });
+  auto t0 = otp::now();
+  auto r = co_await otp::request<int>(s, ask("x"), 5s);
+  REQUIRE(r.has_error());
+  CHECK(r.error() == otp::errc::exited);
+  CHECK(r.error().reason.payload() == "never read");
+  CHECK(otp::now() - t0 == 2s);
+}
+
+OTP_TEST_CASE("a request fails when the target ends, even with its reply handle given to another process") {
+  // As gen:call: the caller watches the server, not whoever holds the handle.
+  auto keeper = otp::spawn([]() -> otp::process<otp::reply_to<int>> {
+    auto r = std::get<otp::reply_to<int>>(co_await otp::receive());
+    co_await otp::sleep_for(3s);
+    CHECK_FALSE(r.send(1));  // the caller has given up by now
+  });
+  auto s = otp::spawn([](otp::handle<otp::reply_to<int>> k) -> otp::process<get> {
+    auto g = std::get<get>(co_await otp::receive());
+    otp::send(k, g.reply);
+    co_await otp::sleep_for(1s);
+    otp::exit(otp::exit_reason::other("handed over"));
+  }, keeper);
+  auto t0 = otp::now();
+  auto r = co_await otp::request<int>(s, ask("x"), 5s);
+  REQUIRE(r.has_error());
+  CHECK(r.error() == otp::errc::exited);
+  CHECK(r.error().reason.payload() == "handed over");
+  CHECK(otp::now() - t0 == 1s);
+  co_await otp::sleep_for(5s);
+}
+
+OTP_TEST_CASE("requests to a bounded mailbox count toward the bound and leave it intact") {
+  // The server answers three requests, then stops reading.
+  otp::spawn_options o;
+  o.mailbox_bound = 2;
+  o.on_full = otp::overflow::fail;
+  auto s = otp::spawn_opt(o, []() -> otp::process<get> {
+    for (int i = 0; i < 3; ++i) std::get<get>(co_await otp::receive()).reply.send(i);
+    co_await otp::sleep_for(1h);
+  }).pid;
+  for (int i = 0; i < 3; ++i) CHECK((co_await otp::request<int>(s, ask("x"))).value() == i);
+  CHECK(otp::send(s, get("a", {})) == otp::send_status::delivered);
+  CHECK(otp::send(s, get("b", {})) == otp::send_status::delivered);
+  CHECK(otp::send(s, get("c", {})) == otp::send_status::full);
+  otp::exit(s, otp::exit_reason::kill());
+}
+
+OTP_TEST_CASE("a server answering many requests keeps none of them: each caller sees only its own answer") {
+  auto s = otp::spawn(server, otp::duration(0));
+  for (int i = 0; i < 1000; ++i) {
+    const std::string key(static_cast<std::size_t>(i % 17), 'k');
+    REQUIRE((co_await otp::request<int>(s, ask(key))).value() == i % 17);
+  }
+  otp::exit(s, otp::exit_reason::kill());
+  CHECK_FALSE((co_await otp::receive(1s)).has_value());
 }
 
 TEST_CASE("reply_to::send from a thread outside the runtime reaches the caller") {

@@ -306,7 +306,7 @@ class timed_receive_awaiter final : receive_base<M>, timer_entry {
     if (!started_) {
       started_ = true;
       if (timeout_ <= duration::zero()) return timed_out_ = true;
-      timer_add(p, *this, now(p) + timeout_);
+      timer_add(p, *this, timeout_);
     }
     return false;
   }
@@ -509,7 +509,7 @@ class sleep_awaiter final : waiter, timer_entry {
     if (done_) return true;
     if (!armed()) {
       if (d_ <= duration::zero()) return true;
-      timer_add(p, *this, now(p) + d_);
+      timer_add(p, *this, d_);
     }
     return false;
   }

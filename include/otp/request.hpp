@@ -2,9 +2,13 @@
 #pragma once
 // otp::request: a synchronous request/reply to another process.
 //
-// The caller monitors the target for the duration of the request, sends it a
-// message that carries a `reply_to<R>`, and waits on that request's own reply
-// slot with a deadline. The reply never passes through the caller's mailbox.
+// The caller sends the target a message that carries a `reply_to<R>` and
+// waits on that request's own reply slot with a deadline. The reply never
+// passes through the caller's mailbox. The target watches the request for
+// the caller, which is what OTP's monitor does in gen:call: when the message
+// reaches its mailbox it records the slot, and if it ends before anyone
+// answers, it answers with its exit reason (no monitor or demonitor signal
+// travels: a request costs one message and one reply).
 // Outcomes, as OTP's gen:call:
 //
 //   the target replies           -> the value
@@ -33,6 +37,25 @@ namespace detail {
 template <class R>
 struct reply_value final : reply_slot {
   std::optional<R> value;
+};
+
+/// A request's message: the target's runtime takes the slot when the message
+/// reaches its mailbox (see the top of this header).
+template <class M>
+struct request_node final : message_node<M> {
+  template <class... A>
+  request_node(reply_slot* s, std::in_place_t, A&&... a)
+      : message_node<M>(std::in_place, std::forward<A>(a)...), slot_(s) {
+    slot_->retain();
+    this->request = true;
+  }
+  ~request_node() override {
+    if (slot_) slot_->release();
+  }
+  reply_slot* take_slot() noexcept override { return std::exchange(slot_, nullptr); }
+
+ private:
+  reply_slot* slot_;
 };
 }  // namespace detail
 
@@ -83,8 +106,8 @@ class request_awaiter final : waiter, timer_entry {
       : target_(std::move(target)), msg_(msg), timeout_(timeout), slot_(slot) {}
   request_awaiter(request_awaiter&& o) noexcept
       : p_(o.p_), target_(std::move(o.target_)), msg_(std::exchange(o.msg_, nullptr)), timeout_(o.timeout_),
-        slot_(std::exchange(o.slot_, nullptr)), out_(std::move(o.out_)), mon_(o.mon_),
-        active_(std::exchange(o.active_, false)), timed_out_(o.timed_out_) {}
+        slot_(std::exchange(o.slot_, nullptr)), out_(std::move(o.out_)), active_(std::exchange(o.active_, false)),
+        timed_out_(o.timed_out_), undelivered_(o.undelivered_) {}
   ~request_awaiter() {
     finish();
     delete msg_;
@@ -107,10 +130,12 @@ class request_awaiter final : waiter, timer_entry {
 
   void await_suspend(std::coroutine_handle<>) {
     slot_->waiter = pid_of(*p_);
-    mon_ = monitor_from(*p_, target_);
-    await_down(*p_, mon_);
     active_ = true;
-    (void)deliver(*as_core(target_), std::exchange(msg_, nullptr));  // a dead target answers through the monitor
+    process_core& t = *as_core(target_);
+    // A bounded mailbox counts the request (deliver and the receiver uncount
+    // it) but never refuses it: a caller has one request out at a time.
+    if (t.bound) t.queued.fetch_add(1, std::memory_order_relaxed);
+    undelivered_ = deliver(t, std::exchange(msg_, nullptr)) != send_status::delivered;  // ended already
     p_->wait = this;
   }
 
@@ -118,16 +143,19 @@ class request_awaiter final : waiter, timer_entry {
 
   bool ready(process_base& p) noexcept override {
     if (out_) return true;
-    if (slot_->written()) {
+    const int s = slot_->state.load(std::memory_order_acquire);
+    if (s == reply_slot::written_state) {
       out_.emplace(BOOST_OUTCOME_V2_NAMESPACE::in_place_type<R>, std::move(*slot_->value));
-    } else if (p.awaited_down) {
-      auto& r = p.awaited_reason;
+    } else if (s == reply_slot::target_ended) {
+      auto& r = slot_->ended_reason;
       out_.emplace(failed(r.is(exit_kind::noproc) ? error(errc::noproc, r) : error(errc::exited, r)));
+    } else if (undelivered_) {
+      out_.emplace(failed(error(errc::noproc, exit_reason::noproc())));
     } else if (timed_out_) {
-      if (!slot_->abandon()) return false;  // a reply is being written: it wakes us
+      if (!slot_->abandon()) return false;  // an answer is being written: it wakes us
       out_.emplace(failed(error(errc::timeout, exit_reason::timeout())));
     } else {
-      if (!armed() && timeout_ != duration::max()) timer_add(p, *this, now(p) + timeout_);
+      if (!armed() && timeout_ != duration::max()) timer_add(p, *this, timeout_);
       return false;
     }
     finish();
@@ -140,13 +168,12 @@ class request_awaiter final : waiter, timer_entry {
   }
 
  private:
-  // Drops the monitor (and any down it produced), the timer and the slot.
+  // Drops the timer and gives up the slot (a later answer is dropped).
   void finish() noexcept {
     if (!active_) return;
     active_ = false;
     if (armed()) timer_remove(*p_, *this);
-    slot_->abandon();
-    stop_awaiting_down(*p_, mon_);
+    if (!out_) slot_->abandon();  // given up before an answer came: a later one is dropped
   }
 
   process_base* p_ = nullptr;
@@ -155,9 +182,9 @@ class request_awaiter final : waiter, timer_entry {
   duration timeout_;
   reply_value<R>* slot_;
   std::optional<result<R>> out_;
-  monitor_ref mon_;
   bool active_ = false;
   bool timed_out_ = false;
+  bool undelivered_ = false;
 };
 
 }  // namespace detail
@@ -170,7 +197,7 @@ detail::request_awaiter<R> request(const handle<M>& to, Build build,
                                    duration timeout = config::default_call_timeout) {
   auto* slot = new detail::reply_value<R>;
   reply_to<R> r(slot);
-  detail::node* msg = new detail::message_node<M>(std::in_place, std::invoke(build, std::move(r)));
+  detail::node* msg = new detail::request_node<M>(slot, std::in_place, std::invoke(build, std::move(r)));
   return detail::request_awaiter<R>(to, msg, timeout, slot);
 }
 

@@ -80,17 +80,22 @@ enum class node_kind : std::uint8_t {
   demonitor,    // `from` dropped monitor `ref`
 };
 
+struct reply_slot;
+
 struct node : pooled {
   node* next = nullptr;
   node_kind kind;
+  bool request = false;  ///< a request_node: a message whose sender waits on a reply slot
   explicit node(node_kind k) noexcept : kind(k) {}
   node(const node&) = delete;
   node& operator=(const node&) = delete;
   virtual ~node() = default;
+  /// A request_node's slot, handed over with its reference (called once).
+  virtual reply_slot* take_slot() noexcept { return nullptr; }
 };
 
 template <class M>
-struct message_node final : node {
+struct message_node : node {
   M value;
   template <class... A>
   explicit message_node(std::in_place_t, A&&... a) : node(node_kind::message), value(std::forward<A>(a)...) {}
@@ -128,7 +133,8 @@ struct waiter {
 /// An entry in a shard's timer queue (a binary heap, owner-only).
 struct timer_entry {
   static constexpr std::size_t not_armed = std::numeric_limits<std::size_t>::max();
-  time_point deadline{};
+  static constexpr std::size_t in_soon = std::size_t(1) << 62;  ///< heap_index: soon[index - in_soon]
+  time_point deadline{};  ///< in the shard's `soon` list: the delay, from the epoch
   std::uint64_t seq = 0;
   std::size_t heap_index = not_armed;
   bool armed() const noexcept { return heap_index != not_armed; }
@@ -170,29 +176,36 @@ class pid_table {
   unsigned shift_ = 64;
 };
 
-/// The set of linked pids: a small vector, a hash table once it grows.
+/// The set of linked pids: two inline (a worker is linked to its supervisor,
+/// maybe one more), a hash table beyond. No allocation for the usual process.
 class link_set {
  public:
+  link_set() = default;
+  link_set(const link_set&) = delete;
+  link_set& operator=(const link_set&) = delete;
+
   /// false if already present.
   bool add(const pid& p);
   bool remove(const pid& p);
   bool contains(const pid& p) const;
-  bool empty() const noexcept { return small_.empty() && !big_; }
-  std::size_t size() const noexcept { return small_.size() + (big_ ? big_->size() : 0); }
+  bool empty() const noexcept { return n_ == 0 && !big_; }
+  std::size_t size() const noexcept { return n_ + (big_ ? big_->size() : 0); }
   template <class F>
   void for_each(F&& f) const {
-    for (auto& p : small_) f(p);
+    for (std::uint32_t i = 0; i < n_; ++i) f(inline_[i]);
     if (big_) big_->for_each(f);
   }
   void clear() noexcept {
-    small_.clear();
+    for (std::uint32_t i = 0; i < n_; ++i) inline_[i] = pid();
+    n_ = 0;
     big_.reset();
   }
 
  private:
-  static constexpr std::size_t small_max = 16;
-  std::vector<pid> small_;
-  std::unique_ptr<pid_table> big_;  // only once it grows past small_max
+  static constexpr std::uint32_t inline_max = 2;
+  pid inline_[inline_max];
+  std::uint32_t n_ = 0;             ///< used inline slots (0 once big_ holds them all)
+  std::unique_ptr<pid_table> big_;  // only once it grows past inline_max
 };
 
 /// Monitors this process holds on others, indexed by the ref's slot: O(1).
@@ -270,28 +283,41 @@ class watcher_list {
 
 /// A one-shot slot a reply (or a start acknowledgement) is written into, from
 /// any thread, while the process that waits for it may give up at any time.
-/// state: 0 waiting, 1 being written, 2 written, 3 abandoned by the waiter.
+/// state: 0 waiting, 1 being written, 2 written, 3 abandoned by the waiter,
+/// 4 the process asked ended first (`ended_reason` says why).
 struct reply_slot : pooled {
+  static constexpr int waiting = 0, writing = 1, written_state = 2, abandoned = 3, target_ended = 4;
   std::atomic<int> refs{1};
-  std::atomic<int> state{0};
-  pid waiter;  ///< woken when the slot is written
+  std::atomic<int> state{waiting};
+  pid waiter;                       ///< woken when the slot is written
+  reply_slot* watch_next = nullptr;  ///< in the asked process's list of open requests (its owner only)
+  exit_reason ended_reason;          ///< state 4
   void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
     if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
   /// Writer: claim the slot; false if the waiter gave up or another writer won.
   bool claim() noexcept {
-    int w = 0;
-    return state.compare_exchange_strong(w, 1, std::memory_order_acq_rel);
+    int w = waiting;
+    return state.compare_exchange_strong(w, writing, std::memory_order_acq_rel);
   }
   /// Writer, after claim() and writing the value: publish it and wake the waiter.
-  void publish() noexcept;
+  void publish(int final_state = written_state) noexcept;
+  /// The asked process ended with `why` before anyone answered: wake the
+  /// waiter with that (nothing if the slot is closed already).
+  void end(const exit_reason& why) noexcept {
+    if (!claim()) return;
+    ended_reason = why;
+    publish(target_ended);
+  }
+  /// Still waiting for an answer.
+  bool open() const noexcept { return state.load(std::memory_order_acquire) == waiting; }
   /// Waiter: give up; false if a value is written or being written.
   bool abandon() noexcept {
-    int w = 0;
-    return state.compare_exchange_strong(w, 3, std::memory_order_acq_rel);
+    int w = waiting;
+    return state.compare_exchange_strong(w, abandoned, std::memory_order_acq_rel);
   }
-  bool written() const noexcept { return state.load(std::memory_order_acquire) == 2; }
+  bool written() const noexcept { return state.load(std::memory_order_acquire) == written_state; }
   /// The process that was to write the slot has ended (a synchronous start's
   /// child still holding its acknowledgement slot); called by the runtime on
   /// the child's shard after its links fired.
@@ -379,11 +405,11 @@ struct process_base : pooled {
   link_set links;
   monitor_table monitors;
   watcher_list watchers;
-  // A request or synchronous start in progress routes the down of its own
-  // monitor here instead of the mailbox.
-  monitor_ref awaited;
-  bool awaited_down = false;
-  exit_reason awaited_reason;
+  // Requests taken into the mailbox and maybe not answered yet: answered
+  // with the exit reason if this process ends first (lib/runtime.cpp, watch).
+  reply_slot* watching = nullptr;
+  std::uint32_t watch_count = 0;
+  std::uint32_t watch_prune_at = 8;
   reply_slot* ack = nullptr;  ///< set while a synchronous start waits for our init_ack
   // The spawned callable, kept alive as long as the frame refers to it.
   void* closure = nullptr;
@@ -467,22 +493,16 @@ void schedule(process_core& p) noexcept;
 void send_signal(process_core& to, node* n) noexcept;
 inline void schedule(process_base& p) noexcept { schedule(*p.core); }
 inline void send_signal(process_base& to, node* n) noexcept { send_signal(*to.core, n); }
-/// Timer queue of the caller's shard (owner only).
-void timer_add(process_base& p, timer_entry& e, time_point deadline) noexcept;
+/// Timer queue of the caller's shard (owner only): `e` fires `after` from now
+/// (measured when the current drain ends: never early, late by at most the
+/// rest of the drain, which no timer could interrupt anyway).
+void timer_add(process_base& p, timer_entry& e, duration after) noexcept;
 void timer_remove(process_base& p, timer_entry& e) noexcept;
 time_point now(process_base& p) noexcept;
 /// monitor / demonitor / unlink on behalf of `p` (owner shard).
 monitor_ref monitor_from(process_base& p, const pid& target);
 bool demonitor_from(process_base& p, const monitor_ref& ref, bool flush);
 void unlink_from(process_base& p, const pid& target);
-/// Starts routing the down of `mon` (a monitor p holds) to p.awaited_down
-/// instead of the mailbox: how request and start learn that their target died.
-inline void await_down(process_base& p, const monitor_ref& mon) noexcept {
-  p.awaited = mon;
-  p.awaited_down = false;
-}
-/// Ends that routing and the monitor; a down it already produced is dropped.
-void stop_awaiting_down(process_base& p, const monitor_ref& mon) noexcept;
 /// Removes the first exit_message from `from` in p's mailbox, if any.
 void flush_exit_message(process_base& p, const pid& from) noexcept;
 /// Removes a user message from the count of a bounded mailbox.
