@@ -468,6 +468,11 @@ void shard::finish(process_base& p) noexcept {
     n = next;
   }
   while (node* m = p.pop_front()) delete m;
+  for (exit_hook* h = std::exchange(p.exit_hooks, nullptr); h;) {
+    exit_hook* next = h->next_hook;
+    h->on_exit(p);
+    h = next;
+  }
   fire_links_and_monitors(p);
   drop_watches(p, &p.reason);  // after the links, as a monitor's down
   // Ended without acknowledging ready: tell the starter, after the links
@@ -972,6 +977,11 @@ runtime::~runtime() {
       while (node* m = p->pop_front()) delete m;
       if (p->ack) std::exchange(p->ack, nullptr)->release();
       drop_watches(*p, nullptr);
+      for (exit_hook* h = std::exchange(p->exit_hooks, nullptr); h;) {
+        exit_hook* next = h->next_hook;
+        h->discard();
+        h = next;
+      }
       p->links.clear();
       p->watchers.clear();
       p->monitors.clear();

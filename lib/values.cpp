@@ -149,6 +149,12 @@ class otp_category final : public std::error_category {
         return "max_children";
       case errc::invalid_spec:
         return "invalid_spec";
+      case errc::already_registered:
+        return "already_registered";
+      case errc::not_owner:
+        return "not_owner";
+      case errc::wrong_key_kind:
+        return "wrong_key_kind";
     }
     return "otp error " + std::to_string(c);
   }

@@ -38,6 +38,9 @@ enum class errc {
   restarting,        ///< the child is being restarted (its last restart failed; another is due)
   max_children,      ///< a dynamic supervisor has as many children as it may
   invalid_spec,      ///< a child spec or supervisor flags are not valid; error::reason says why
+  already_registered,  ///< a unique registry key is held by a live process: error::process is that process
+  not_owner,           ///< the calling process does not hold that registry key
+  wrong_key_kind,      ///< an operation for unique registries used on a duplicate one
 };
 
 const std::error_category& category() noexcept;

@@ -325,6 +325,20 @@ struct reply_slot : pooled {
   virtual ~reply_slot() = default;
 };
 
+/// Runs when a process ends, in its finish, before its links fire (a
+/// registry membership dropping the process's keys, a registry partition
+/// telling its registrants). The hook frees itself in either call.
+struct exit_hook {
+  exit_hook* next_hook = nullptr;
+  /// The process ended with p.reason (on its shard; p is still whole).
+  virtual void on_exit(process_base& p) noexcept = 0;
+  /// The runtime is torn down with the process stranded: free, do nothing else.
+  virtual void discard() noexcept = 0;
+
+ protected:
+  ~exit_hook() = default;
+};
+
 // ---- the control block ----
 // Two parts. `process_core` is what a pid refers to: identity and the mailbox
 // word, shared with every thread; it lives as long as some pid does (about
@@ -411,6 +425,7 @@ struct process_base : pooled {
   std::uint32_t watch_count = 0;
   std::uint32_t watch_prune_at = 8;
   reply_slot* ack = nullptr;  ///< set while a synchronous start waits for our init_ack
+  exit_hook* exit_hooks = nullptr;
   // The spawned callable, kept alive as long as the frame refers to it.
   void* closure = nullptr;
   void (*closure_destroy)(process_base&) noexcept = nullptr;

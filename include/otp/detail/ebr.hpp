@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Epoch-based reclamation: how lock-free readers and the writers that unlink
+// what they read agree on when memory may be freed.
+//
+// A reader brackets its reads with a `guard`. Entering announces the global
+// epoch in the thread's own slot; leaving clears it. A writer that unlinks a
+// node cannot free it at once, since a reader may still be on it: it
+// `retire`s it, stamped with the epoch of the moment. The global epoch moves
+// from E to E+1 only when every reader inside a guard has announced E, so once
+// the epoch has moved twice past a node's stamp, every reader that could
+// have seen the node has left: it is freed then.
+//
+// Why this and not hazard pointers: a lookup walks a bucket chain and copies
+// what it finds; hazard pointers would cost a store and a fence per node on
+// the way, an epoch costs one announcement per lookup. Why not libcds: its
+// containers are built around its own garbage collectors and thread
+// attachment, which every thread of an embedding application would have to
+// call; a guard here needs nothing from the thread, and the package would
+// become a link dependency of everyone using otp.
+//
+// Costs: entering is a store and a full fence (the announcement must be
+// visible before the reads that follow it); leaving is a release store. Guards nest. Readers never wait for anyone; a reader that
+// stays inside a guard forever only delays the freeing of retired memory.
+// Each thread's slot is created on its first guard and reused by a later
+// thread once it exits.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace otp::detail::ebr {
+
+/// Per-thread reader state (lib/ebr.cpp).
+struct reader_slot {
+  std::atomic<std::uint64_t> epoch{0};  ///< 0: outside any guard
+  std::uint32_t depth = 0;              ///< guards nested on this thread
+  std::atomic<bool> in_use{false};
+  reader_slot* next = nullptr;  ///< in the global list; slots are never freed
+};
+
+/// This thread's slot. Out of line: coroutine code must never read a
+/// thread_local directly (TOOLCHAIN 6B).
+reader_slot& this_thread_slot() noexcept;
+
+extern std::atomic<std::uint64_t> global_epoch;
+
+/// Readers: everything reached through a retired-later pointer is safe to
+/// read while a guard is alive on this thread.
+class guard {
+ public:
+  guard() noexcept : s_(this_thread_slot()) {
+    if (s_.depth++ == 0) {
+      s_.epoch.store(global_epoch.load(std::memory_order_relaxed), std::memory_order_relaxed);
+      // The announcement before any read: pairs with the fence in try_advance().
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+  }
+  ~guard() {
+    if (--s_.depth == 0) s_.epoch.store(0, std::memory_order_release);
+  }
+  guard(const guard&) = delete;
+  guard& operator=(const guard&) = delete;
+
+ private:
+  reader_slot& s_;
+};
+
+/// Something retired: freed by `free` once no reader can reach it.
+struct retired {
+  retired* retired_next = nullptr;
+  std::uint64_t retired_epoch = 0;
+  void (*free)(retired*) noexcept = nullptr;
+};
+
+/// A list of retired objects. Not synchronised: its owner serialises the
+/// calls (a registry partition's writer lock, say).
+class retire_list {
+ public:
+  retire_list() = default;
+  retire_list(const retire_list&) = delete;
+  retire_list& operator=(const retire_list&) = delete;
+  /// Frees everything at once: only when no reader can be left (the
+  /// structure the list belongs to is itself unreachable, and retired).
+  ~retire_list() { free_all(); }
+
+  /// Takes `r`, freed by `free_fn` later. Every so often, frees what is safe.
+  void push(retired* r, void (*free_fn)(retired*) noexcept) noexcept;
+  /// Frees what is safe now, trying to move the epoch on first.
+  void collect() noexcept;
+  void free_all() noexcept;
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  retired* head_ = nullptr;  // newest first
+  std::size_t size_ = 0;
+  std::size_t next_collect_ = 64;
+};
+
+/// Moves the global epoch on if every reader inside a guard has seen the
+/// current one; returns the epoch now in force.
+std::uint64_t try_advance() noexcept;
+
+/// Retires `r` on a shared list guarded by a lock: for rare objects (a
+/// registry's whole tables, its metadata), not per-entry nodes.
+void retire_shared(retired* r, void (*free_fn)(retired*) noexcept) noexcept;
+
+}  // namespace otp::detail::ebr

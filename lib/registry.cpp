@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+// The registry's processes and memberships (see include/otp/registry.hpp).
+#include <otp/detail/registry_core.hpp>
+#include <otp/start.hpp>
+
+#include "runtime_core.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace otp::detail {
+
+void registry_state_base::release() noexcept {
+  if (refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // A reader that found it through the registry handle may still be on it.
+  ebr::retire_shared(this, [](ebr::retired* r) noexcept { delete static_cast<registry_state_base*>(r); });
+}
+
+namespace {
+
+/// A reference to an incarnation, held by a frame or a hook.
+class state_ref {
+ public:
+  explicit state_ref(registry_state_base* s) noexcept : s_(s) { s_->retain(); }
+  state_ref(const state_ref& o) noexcept : state_ref(o.s_) {}
+  state_ref& operator=(const state_ref&) = delete;
+  ~state_ref() { s_->release(); }
+  registry_state_base* operator->() const noexcept { return s_; }
+  registry_state_base& operator*() const noexcept { return *s_; }
+
+ private:
+  registry_state_base* s_;
+};
+
+/// A process's entries in one partition: dropped when it ends, before its
+/// links fire (so the partition is spared an exit signal it has no use for).
+struct membership final : exit_hook, pooled {
+  explicit membership(registry_partition_base& p) noexcept : part(&p) { p.state->retain(); }
+  registry_partition_base* part;
+  std::size_t count = 0;  ///< its entries there, as far as it knows
+
+  void on_exit(process_base& p) noexcept override {
+    if (count) {
+      p.links.remove(part->process);
+      part->drop_pid(pid_of(p));
+    }
+    part->state->release();
+    delete this;
+  }
+  void discard() noexcept override {
+    part->state->release();
+    delete this;
+  }
+};
+
+membership* find_membership(process_base& self, const registry_partition_base& part) noexcept {
+  // Exit hooks are memberships or a partition's own hook (never on a registrant).
+  for (exit_hook* h = self.exit_hooks; h; h = h->next_hook)
+    if (auto* m = dynamic_cast<membership*>(h); m && m->part == &part) return m;
+  return nullptr;
+}
+
+/// A partition's process ending: every registrant gets the exit signal a
+/// link would give it.
+struct partition_hook final : exit_hook, pooled {
+  explicit partition_hook(registry_partition_base& p) noexcept : part(&p) { p.state->retain(); }
+  registry_partition_base* part;
+
+  void on_exit(process_base& p) noexcept override {
+    std::vector<pid> registrants = part->close_partition();
+    std::sort(registrants.begin(), registrants.end());
+    registrants.erase(std::unique(registrants.begin(), registrants.end()), registrants.end());
+    for (auto& r : registrants)
+      send_signal(*as_core(r), new signal_node(node_kind::link_exit, pid_of(p), p.reason));
+    part->state->release();
+    delete this;
+  }
+  void discard() noexcept override {
+    part->state->release();
+    delete this;
+  }
+};
+
+process<nothing> partition_main(state_ref st, std::size_t index) {
+  process_base& self = current_or_throw("registry partition");
+  auto* hook = new partition_hook(st->partition(index));
+  hook->next_hook = self.exit_hooks;
+  self.exit_hooks = hook;
+  otp::trap_exit(true);
+  otp::init_ack();
+  const pid parent = otp::parent();
+  for (;;) {
+    auto m = co_await otp::receive();
+    // Registrants are not linked this way (see registry.hpp): only the
+    // registry itself matters here.
+    if (auto* e = std::get_if<exit_message>(&m); e && e->from == parent) otp::exit(e->reason);
+  }
+}
+
+/// Unpublishes the incarnation however the registry's process ends.
+struct publication {
+  registry_name_base& name;
+  registry_state_base* st;
+  bool published = false;
+  ~publication() {
+    if (!published) return;
+    registry_state_base* expected = st;
+    if (name.current.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) st->release();
+  }
+};
+
+}  // namespace
+
+void prepare_join(process_base& self, registry_partition_base& part) {
+  if (find_membership(self, part)) return;
+  auto* m = new membership(part);
+  m->next_hook = self.exit_hooks;
+  self.exit_hooks = m;
+}
+
+void joined(process_base& self, registry_partition_base& part, std::size_t n) noexcept {
+  membership* m = find_membership(self, part);
+  if (!m || n == 0) return;  // prepare_join came first
+  if (m->count == 0) self.links.add(part.process);
+  m->count += n;
+}
+
+void left(process_base& self, registry_partition_base& part, std::size_t n) noexcept {
+  membership* m = find_membership(self, part);
+  if (!m || n == 0 || m->count == 0) return;
+  m->count -= std::min(n, m->count);
+  if (m->count == 0) self.links.remove(part.process);
+}
+
+process<nothing> registry_main(std::shared_ptr<registry_name_base> name) {
+  otp::trap_exit(true);
+  process_base& self = current_or_throw("registry");
+  {
+    ebr::guard g;
+    if (name->current.load(std::memory_order_acquire))
+      init_fail(exit_reason::other("{already_started,registry}"));
+  }
+  const std::size_t shards = self.home()->core.shards.size();
+  const std::size_t n =
+      name->options.partitions ? name->options.partitions : std::max(1u, std::thread::hardware_concurrency());
+  state_ref st(name->make_state(n));
+  st->release();  // make_state's reference: `st` holds one now
+  publication pub{*name, &*st};
+  std::vector<pid> partitions;
+  for (std::size_t i = 0; i < n; ++i) {
+    start_options o;
+    o.spawn.shard = static_cast<int>(i % shards);
+    auto r = co_await otp::start_opt(o, &partition_main, st, i);
+    if (!r) init_fail(r.error().reason);
+    st->partition(i).process = r.value();
+    partitions.push_back(r.value());
+  }
+  registry_state_base* expected = nullptr;
+  st->retain();  // the name's
+  if (!name->current.compare_exchange_strong(expected, &*st, std::memory_order_acq_rel)) {
+    st->release();
+    init_fail(exit_reason::other("{already_started,registry}"));  // another start won the race
+  }
+  pub.published = true;
+  otp::init_ack();
+  const pid parent = otp::parent();
+  for (;;) {
+    auto m = co_await otp::receive();
+    auto* e = std::get_if<exit_message>(&m);
+    if (!e) continue;
+    if (e->from == parent) otp::exit(e->reason);
+    if (std::find(partitions.begin(), partitions.end(), e->from) != partitions.end())
+      otp::exit(e->reason);  // a partition ended: the registry goes with it, taking the others
+  }
+}
+
+}  // namespace otp::detail
