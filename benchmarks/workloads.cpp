@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// otp_bench <w1|w2|w3|w4|w8|w9> [threads]: the workloads of shared/peers
+// otp_bench <w1|w2|w3|w4|w6|w8|w9> [threads]: the workloads of shared/peers
 // (README there), same parameters, same `RESULT <metric> <value> <unit>`
 // lines. OTP_BENCH_SMALL=1 shrinks N for smoke runs. With 2 threads the
 // runtime has 2 shards: W1's subtrees, W3's ring and W8's producers are
@@ -7,6 +7,7 @@
 // shard). There is no work stealing yet.
 
 #include <otp/otp.hpp>
+#include <otp/registry.hpp>
 #include <otp/supervisor.hpp>
 
 #include <asio/io_context.hpp>
@@ -164,6 +165,81 @@ otp::process<std::int64_t> w8() {
   report("w8_msgs_per_s", static_cast<double>(prods * per) / ((now_ns() - t) / 1e9), "msg/s");
 }
 
+// ---- W6 registry: N processes each register "worker:<i>" in a unique
+// registry with one partition per thread; then 10,000,000 lookups of
+// pseudo-random existing keys (Park-Miller LCG, seed 7919 x worker) over 2
+// workers; then 1,000,000 register+unregister pairs over 2 workers, each
+// reusing one key.
+using w6_registry = otp::registry<std::string>;
+
+otp::process<int> w6_holder(w6_registry reg, std::string key, otp::handle<int> done) {
+  if (!reg.register_self(std::move(key)).has_value()) throw std::runtime_error("w6: register failed");
+  otp::send(done, 1);
+  (void)co_await otp::receive();
+}
+
+otp::process<int> w6_lookups(w6_registry reg, std::shared_ptr<const std::vector<std::string>> keys, std::int64_t count,
+                             std::int64_t seed, otp::handle<int> done) {
+  const auto n = static_cast<std::int64_t>(keys->size());
+  std::int64_t x = seed, hits = 0;
+  for (std::int64_t k = 0; k < count; ++k) {
+    x = x * 48271 % 2147483647;
+    hits += static_cast<std::int64_t>(reg.visit((*keys)[static_cast<std::size_t>(x % n)], [](const otp::pid&, const std::monostate&) {}));
+  }
+  if (hits != count) throw std::runtime_error("w6: lookup misses");
+  otp::send(done, 1);
+  co_return;
+}
+
+otp::process<int> w6_churn(w6_registry reg, std::string key, std::int64_t pairs, otp::handle<int> done) {
+  for (std::int64_t k = 0; k < pairs; ++k) {
+    if (!reg.register_self(key).has_value()) throw std::runtime_error("w6: churn register failed");
+    if (reg.unregister_self(key) != 1) throw std::runtime_error("w6: churn unregister failed");
+  }
+  otp::send(done, 1);
+  co_return;
+}
+
+otp::process<int> w6() {
+  const std::int64_t n = small() ? 1000 : 100000;
+  const std::int64_t lookups = small() ? 100000 : 10000000;
+  const std::int64_t pairs = small() ? 10000 : 1000000;
+  otp::registry_options ro;
+  ro.keys = otp::registry_keys::unique;
+  ro.partitions = static_cast<std::size_t>(shards);
+  const w6_registry reg(ro);
+  otp::start_options unlinked;
+  unlinked.link = false;
+  auto r = (co_await reg.start(unlinked)).value();
+  auto keys = std::make_shared<std::vector<std::string>>();
+  for (std::int64_t i = 0; i < n; ++i) keys->push_back("worker:" + std::to_string(i));
+  auto me = otp::self_as<int>();
+
+  double t = now_ns();
+  std::vector<otp::pid> holders;
+  holders.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i)
+    holders.push_back(otp::spawn_opt(on_shard(i), w6_holder, reg, (*keys)[static_cast<std::size_t>(i)], me).pid);
+  for (std::int64_t i = 0; i < n; ++i) (void)co_await otp::receive();
+  report("w6_register_ns_each", (now_ns() - t) / static_cast<double>(n), "ns");
+
+  t = now_ns();
+  std::shared_ptr<const std::vector<std::string>> shared_keys = keys;
+  for (std::int64_t w = 1; w <= 2; ++w)
+    otp::spawn_opt(on_shard(w), w6_lookups, reg, shared_keys, lookups / 2, w * 7919, me);
+  for (int w = 0; w < 2; ++w) (void)co_await otp::receive();
+  report("w6_lookups_per_s", static_cast<double>(lookups) / ((now_ns() - t) / 1e9), "lookup/s");
+
+  t = now_ns();
+  for (std::int64_t w = 1; w <= 2; ++w)
+    otp::spawn_opt(on_shard(w), w6_churn, reg, "churn:" + std::to_string(w), pairs / 2, me);
+  for (int w = 0; w < 2; ++w) (void)co_await otp::receive();
+  report("w6_churn_per_s", static_cast<double>(pairs) / ((now_ns() - t) / 1e9), "pair/s");
+
+  for (auto& h : holders) otp::exit(h, otp::exit_reason::kill());
+  otp::exit(r, otp::exit_reason::shutdown());
+}
+
 // ---- W9 supervise: (a) a dynamic supervisor starts N children one by one, then
 // is stopped; (b) a one_for_one child crashes and is restarted, CYCLES times.
 // W9_N (default 100,000) and W9_CYCLES (default 10,000) as the Elixir peer.
@@ -223,7 +299,7 @@ otp::process<otp::pid> w9() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w8|w9 [threads]\n");
+    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w6|w8|w9 [threads]\n");
     return 2;
   }
   const std::string w = argv[1];
@@ -242,12 +318,14 @@ int main(int argc, char** argv) {
     otp::spawn(rt, w3);
   else if (w == "w4")
     otp::spawn(rt, w4);
+  else if (w == "w6")
+    otp::spawn(rt, w6);
   else if (w == "w8")
     otp::spawn(rt, w8);
   else if (w == "w9")
     otp::spawn(rt, w9);
   else {
-    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w8 w9)\n", w.c_str());
+    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w6 w8 w9)\n", w.c_str());
     return 2;
   }
   std::vector<std::thread> extra;

@@ -4,12 +4,50 @@
 
 #include <mutex>
 
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define OTP_EBR_FENCED_READERS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define OTP_EBR_FENCED_READERS 1
+#endif
+#endif
+
 namespace otp::detail::ebr {
 
 std::atomic<std::uint64_t> global_epoch{2};  // 0 means "outside any guard"
 
 namespace {
 std::atomic<reader_slot*> slots{nullptr};
+
+/// Whether readers may skip their fence: the process is registered for
+/// membarrier's private expedited barrier. Decided once, before any slot.
+bool asymmetric() noexcept {
+  static const bool yes = [] {
+#if defined(__linux__) && !defined(OTP_EBR_FENCED_READERS)
+    const long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return false;
+    return syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#else
+    return false;
+#endif
+  }();
+  return yes;
+}
+
+/// A full barrier on every thread of the process, or on this one only when
+/// readers fence for themselves.
+void barrier_everywhere() noexcept {
+#if defined(__linux__) && !defined(OTP_EBR_FENCED_READERS)
+  if (asymmetric() && syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return;
+#endif
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
 
 reader_slot* claim_slot() noexcept {
   for (reader_slot* s = slots.load(std::memory_order_acquire); s; s = s->next) {
@@ -19,6 +57,7 @@ reader_slot* claim_slot() noexcept {
       return s;
   }
   auto* s = new reader_slot;  // never freed: readers of the list may be anywhere in it
+  s->fence = !asymmetric();
   s->in_use.store(true, std::memory_order_relaxed);
   reader_slot* head = slots.load(std::memory_order_relaxed);
   do {
@@ -43,9 +82,9 @@ reader_slot& this_thread_slot() noexcept {
 }
 
 std::uint64_t try_advance() noexcept {
-  // Pairs with the fence of a reader's announcement: either this scan sees
-  // the reader inside, or the reader sees every unlink made before it.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Pairs with a reader's announcement: either this scan sees the reader
+  // inside, or the reader sees every unlink made before it.
+  barrier_everywhere();
   std::uint64_t e = global_epoch.load(std::memory_order_acquire);
   for (reader_slot* s = slots.load(std::memory_order_acquire); s; s = s->next) {
     const std::uint64_t v = s->epoch.load(std::memory_order_acquire);
@@ -56,29 +95,41 @@ std::uint64_t try_advance() noexcept {
 }
 
 void retire_list::push(retired* r, void (*free_fn)(retired*) noexcept) noexcept {
-  r->retired_epoch = global_epoch.load(std::memory_order_acquire);
+  const std::uint64_t e = global_epoch.load(std::memory_order_acquire);
   r->free = free_fn;
-  r->retired_next = head_;
-  head_ = r;
+  r->retired_next = nullptr;
+  (tail_ ? tail_->retired_next : head_) = r;
+  tail_ = r;
+  if (marks_n_ == 0 || marks_[marks_n_ - 1].epoch != e) {
+    if (marks_n_ == max_marks) {
+      // Join the two oldest segments under the newer epoch: freed later, never early.
+      marks_[0].epoch = marks_[1].epoch;
+      for (std::size_t i = 1; i + 1 < marks_n_; ++i) marks_[i] = marks_[i + 1];
+      --marks_n_;
+    }
+    marks_[marks_n_++] = mark{e, r};
+  }
   if (++size_ >= next_collect_) collect();
 }
 
 void retire_list::collect() noexcept {
   const std::uint64_t e = try_advance();
-  // Newest first, so the stamps never grow along the list: cut at the first
-  // one old enough, and free it and everything after it.
-  retired** at = &head_;
-  while (*at && (*at)->retired_epoch + 2 > e) at = &(*at)->retired_next;
-  retired* old = *at;
-  *at = nullptr;
-  while (old) {
-    retired* next = old->retired_next;
-    old->free(old);
-    --size_;
-    old = next;
+  // Whole segments, oldest first, once the epoch has moved twice past theirs.
+  while (marks_n_ > 0 && marks_[0].epoch + 2 <= e) {
+    retired* stop = marks_n_ > 1 ? marks_[1].first : nullptr;
+    while (head_ != stop) {
+      retired* next = head_->retired_next;
+      head_->free(head_);
+      --size_;
+      head_ = next;
+    }
+    for (std::size_t i = 0; i + 1 < marks_n_; ++i) marks_[i] = marks_[i + 1];
+    --marks_n_;
   }
-  // Readers holding the epoch back must not make every push scan the list.
-  next_collect_ = size_ + (size_ > 64 ? size_ : 64);
+  if (!head_) tail_ = nullptr;
+  // Batches: moving the epoch costs a barrier on every thread. Readers
+  // holding the epoch back must not make every push collect either.
+  next_collect_ = size_ + (size_ > batch ? size_ : batch);
 }
 
 void retire_list::free_all() noexcept {
@@ -87,6 +138,8 @@ void retire_list::free_all() noexcept {
     head_->free(head_);
     head_ = next;
   }
+  tail_ = nullptr;
+  marks_n_ = 0;
   size_ = 0;
 }
 

@@ -35,7 +35,10 @@ class state_ref {
 /// A process's entries in one partition: dropped when it ends, before its
 /// links fire (so the partition is spared an exit signal it has no use for).
 struct membership final : exit_hook, pooled {
-  explicit membership(registry_partition_base& p) noexcept : part(&p) { p.state->retain(); }
+  explicit membership(registry_partition_base& p) noexcept : part(&p) {
+    subject = &p;
+    p.state->retain();
+  }
   registry_partition_base* part;
   std::size_t count = 0;  ///< its entries there, as far as it knows
 
@@ -54,9 +57,9 @@ struct membership final : exit_hook, pooled {
 };
 
 membership* find_membership(process_base& self, const registry_partition_base& part) noexcept {
-  // Exit hooks are memberships or a partition's own hook (never on a registrant).
+  // Only a membership names a partition as its subject.
   for (exit_hook* h = self.exit_hooks; h; h = h->next_hook)
-    if (auto* m = dynamic_cast<membership*>(h); m && m->part == &part) return m;
+    if (h->subject == &part) return static_cast<membership*>(h);
   return nullptr;
 }
 

@@ -74,14 +74,6 @@ otp::process<int> holder(reg_t reg, std::string key, int value, otp::handle<otp:
   if (m < 0) throw std::runtime_error("holder crashed");
 }
 
-/// The next pid message, skipping exit messages.
-otp::task<otp::pid, otp::pid> next_pid() {
-  for (;;) {
-    auto m = co_await otp::receive();
-    if (auto* p = std::get_if<otp::pid>(&m)) co_return *p;
-  }
-}
-
 /// Spawns a holder and waits until it has registered.
 otp::task<otp::handle<int>, otp::pid> spawn_holder(reg_t reg, std::string key, int value) {
   auto me = otp::self_as<otp::pid>();

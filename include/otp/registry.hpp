@@ -49,6 +49,7 @@
 #include <otp/supervisor.hpp>
 
 #include <any>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
@@ -72,116 +73,139 @@ struct registry_event {
 
 namespace detail {
 
-/// A hash chain that readers walk without locks while one writer at a time
-/// (the partition's lock holder) changes it. Nodes are immutable once
-/// linked, apart from `next`; growing the table copies the nodes into a new
-/// bucket array, so a reader on the old one still sees every entry.
-template <class Node>
-class chain_table {
-  struct array : ebr::retired {
-    explicit array(std::size_t n) : mask(n - 1), heads(new std::atomic<Node*>[n]) {
-      for (std::size_t i = 0; i < n; ++i) heads[i].store(nullptr, std::memory_order_relaxed);
+/// The two indexes of a partition, over one set of entries: each entry is
+/// in a key chain and in a pid chain. Readers walk either without locks
+/// while one writer at a time (the partition's lock holder) changes them.
+/// Entries are immutable once linked, apart from their links; growing
+/// copies the entries into new bucket arrays, so a reader on the old ones
+/// still sees every entry. An Entry has next_key, key_hash, next_pid and
+/// pid_hash, derives from ebr::retired, and is copy-constructible (the copy
+/// unlinked).
+template <class Entry>
+class entry_index {
+  struct arrays : ebr::retired {
+    explicit arrays(std::size_t n) : mask(n - 1), by_key(new std::atomic<Entry*>[n]), by_pid(new std::atomic<Entry*>[n]) {
+      for (std::size_t i = 0; i < n; ++i) {
+        by_key[i].store(nullptr, std::memory_order_relaxed);
+        by_pid[i].store(nullptr, std::memory_order_relaxed);
+      }
     }
     std::size_t mask;
-    std::unique_ptr<std::atomic<Node*>[]> heads;
+    std::unique_ptr<std::atomic<Entry*>[]> by_key;
+    std::unique_ptr<std::atomic<Entry*>[]> by_pid;
   };
 
  public:
-  chain_table() : arr_(new array(16)) {}
-  chain_table(const chain_table&) = delete;
-  chain_table& operator=(const chain_table&) = delete;
-  /// Only once no reader can reach the table.
-  ~chain_table() {
-    array* a = arr_.load(std::memory_order_relaxed);
+  entry_index() : arr_(new arrays(16)) {}
+  entry_index(const entry_index&) = delete;
+  entry_index& operator=(const entry_index&) = delete;
+  /// Only once no reader can reach the index.
+  ~entry_index() {
+    arrays* a = arr_.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i <= a->mask; ++i)
-      for (Node* n = a->heads[i].load(std::memory_order_relaxed); n;) {
-        Node* next = n->next.load(std::memory_order_relaxed);
-        delete n;
-        n = next;
+      for (Entry* e = a->by_key[i].load(std::memory_order_relaxed); e;) {
+        Entry* next = e->next_key.load(std::memory_order_relaxed);
+        delete e;
+        e = next;
       }
     delete a;
   }
 
   // ---- readers (inside an ebr::guard) ----
-  Node* first(std::size_t h) const noexcept {
-    array* a = arr_.load(std::memory_order_acquire);
-    return a->heads[h & a->mask].load(std::memory_order_acquire);
+  Entry* first_by_key(std::size_t h) const noexcept {
+    arrays* a = arr_.load(std::memory_order_acquire);
+    return a->by_key[h & a->mask].load(std::memory_order_acquire);
   }
-  static Node* next(const Node* n) noexcept { return n->next.load(std::memory_order_acquire); }
+  static Entry* next_by_key(const Entry* e) noexcept { return e->next_key.load(std::memory_order_acquire); }
+  Entry* first_by_pid(std::size_t h) const noexcept {
+    arrays* a = arr_.load(std::memory_order_acquire);
+    return a->by_pid[h & a->mask].load(std::memory_order_acquire);
+  }
+  static Entry* next_by_pid(const Entry* e) noexcept { return e->next_pid.load(std::memory_order_acquire); }
   template <class F>
   void for_each(F&& f) const {
-    array* a = arr_.load(std::memory_order_acquire);
+    arrays* a = arr_.load(std::memory_order_acquire);
     for (std::size_t i = 0; i <= a->mask; ++i)
-      for (Node* n = a->heads[i].load(std::memory_order_acquire); n; n = next(n)) f(*n);
+      for (Entry* e = a->by_key[i].load(std::memory_order_acquire); e; e = next_by_key(e)) f(*e);
   }
 
   // ---- the writer ----
-  void insert(Node* n, ebr::retire_list& garbage) {
-    array* a = arr_.load(std::memory_order_relaxed);
-    if (size_ > a->mask) a = grow(a, garbage);  // load factor 1
-    auto& head = a->heads[n->hash & a->mask];
-    n->next.store(head.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    head.store(n, std::memory_order_release);
+  /// Links `e` into both indexes, the pid index first.
+  void insert(Entry* e, ebr::retire_list& garbage) {
+    arrays* a = arr_.load(std::memory_order_relaxed);
+    if (size_ * 2 > a->mask) a = grow(a, garbage);  // load factor at most 1/2
+    push(a->by_pid[e->pid_hash & a->mask], e, &Entry::next_pid);
+    push(a->by_key[e->key_hash & a->mask], e, &Entry::next_key);
     ++size_;
   }
-  /// Unlinks `n` (in the table) and retires it.
-  void erase(Node* n, ebr::retire_list& garbage) noexcept {
-    link_to(n).store(n->next.load(std::memory_order_relaxed), std::memory_order_release);
+  /// Unlinks `e` from both indexes and retires it.
+  void erase(Entry* e, ebr::retire_list& garbage) noexcept {
+    arrays* a = arr_.load(std::memory_order_relaxed);
+    link_to(a->by_key[e->key_hash & a->mask], e, &Entry::next_key)
+        .store(e->next_key.load(std::memory_order_relaxed), std::memory_order_release);
+    link_to(a->by_pid[e->pid_hash & a->mask], e, &Entry::next_pid)
+        .store(e->next_pid.load(std::memory_order_relaxed), std::memory_order_release);
     --size_;
-    garbage.push(n, &free_node);
+    garbage.push(e, &free_entry);
   }
-  /// Puts `fresh` where `old` (in the table, same hash) is, and retires `old`.
-  void replace(Node* old, Node* fresh, ebr::retire_list& garbage) noexcept {
-    fresh->next.store(old->next.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    link_to(old).store(fresh, std::memory_order_release);
-    garbage.push(old, &free_node);
+  /// Puts `fresh` (same key and process) where `old` is, and retires `old`.
+  void replace(Entry* old, Entry* fresh, ebr::retire_list& garbage) noexcept {
+    arrays* a = arr_.load(std::memory_order_relaxed);
+    fresh->next_key.store(old->next_key.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    fresh->next_pid.store(old->next_pid.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    link_to(a->by_pid[old->pid_hash & a->mask], old, &Entry::next_pid).store(fresh, std::memory_order_release);
+    link_to(a->by_key[old->key_hash & a->mask], old, &Entry::next_key).store(fresh, std::memory_order_release);
+    garbage.push(old, &free_entry);
   }
   std::size_t size() const noexcept { return size_; }
 
  private:
-  static void free_node(ebr::retired* r) noexcept { delete static_cast<Node*>(r); }
-  static void free_array(ebr::retired* r) noexcept { delete static_cast<array*>(r); }
+  using link = std::atomic<Entry*> Entry::*;
+  static void free_entry(ebr::retired* r) noexcept { delete static_cast<Entry*>(r); }
+  static void free_arrays(ebr::retired* r) noexcept { delete static_cast<arrays*>(r); }
 
-  /// The pointer that points at `n`.
-  std::atomic<Node*>& link_to(Node* n) noexcept {
-    array* a = arr_.load(std::memory_order_relaxed);
-    std::atomic<Node*>* at = &a->heads[n->hash & a->mask];
-    for (Node* x = at->load(std::memory_order_relaxed); x != n; x = at->load(std::memory_order_relaxed))
-      at = &x->next;
+  static void push(std::atomic<Entry*>& head, Entry* e, link next) noexcept {
+    (e->*next).store(head.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    head.store(e, std::memory_order_release);
+  }
+  /// The pointer in the chain from `head` that points at `e`.
+  static std::atomic<Entry*>& link_to(std::atomic<Entry*>& head, Entry* e, link next) noexcept {
+    std::atomic<Entry*>* at = &head;
+    for (Entry* x = at->load(std::memory_order_relaxed); x != e; x = at->load(std::memory_order_relaxed))
+      at = &(x->*next);
     return *at;
   }
 
-  array* grow(array* old, ebr::retire_list& garbage) {
-    const std::size_t n = (old->mask + 1) * 2;
-    auto fresh = std::make_unique<array>(n);
-    std::vector<Node*> copies;  // undone if a copy throws
+  arrays* grow(arrays* old, ebr::retire_list& garbage) {
+    auto fresh = std::make_unique<arrays>((old->mask + 1) * 2);
+    std::vector<Entry*> copies;  // undone if a copy throws
     copies.reserve(size_);
     try {
       for (std::size_t i = 0; i <= old->mask; ++i)
-        for (Node* x = old->heads[i].load(std::memory_order_relaxed); x; x = x->next.load(std::memory_order_relaxed)) {
-          Node* c = new Node(*x);
+        for (Entry* e = old->by_key[i].load(std::memory_order_relaxed); e;
+             e = e->next_key.load(std::memory_order_relaxed)) {
+          Entry* c = new Entry(*e);
           copies.push_back(c);
-          auto& head = fresh->heads[c->hash & fresh->mask];
-          c->next.store(head.load(std::memory_order_relaxed), std::memory_order_relaxed);
-          head.store(c, std::memory_order_relaxed);
+          push(fresh->by_pid[c->pid_hash & fresh->mask], c, &Entry::next_pid);
+          push(fresh->by_key[c->key_hash & fresh->mask], c, &Entry::next_key);
         }
     } catch (...) {
-      for (Node* c : copies) delete c;
+      for (Entry* c : copies) delete c;
       throw;
     }
-    array* a = fresh.release();
+    arrays* a = fresh.release();
     arr_.store(a, std::memory_order_release);
     for (std::size_t i = 0; i <= old->mask; ++i)
-      for (Node* x = old->heads[i].load(std::memory_order_relaxed); x;) {
-        Node* next = x->next.load(std::memory_order_relaxed);
-        garbage.push(x, &free_node);
-        x = next;
+      for (Entry* e = old->by_key[i].load(std::memory_order_relaxed); e;) {
+        Entry* next = e->next_key.load(std::memory_order_relaxed);
+        garbage.push(e, &free_entry);
+        e = next;
       }
-    garbage.push(old, &free_array);
+    garbage.push(old, &free_arrays);
     return a;
   }
 
-  std::atomic<array*> arr_;
+  std::atomic<arrays*> arr_;
   std::size_t size_ = 0;
 };
 
@@ -198,24 +222,26 @@ struct registry_types {
   using event = registry_event<K, V>;
   using listener = std::function<void(const event&)>;
 
-  /// key -> (process, value)
-  struct key_node : ebr::retired, pooled {
-    key_node(std::size_t h, K k, pid o, V v) : hash(h), key(std::move(k)), owner(std::move(o)), value(std::move(v)) {}
-    key_node(const key_node& o) : ebr::retired(), pooled(), hash(o.hash), key(o.key), owner(o.owner), value(o.value) {}
-    std::atomic<key_node*> next{nullptr};
-    std::size_t hash;
+  // What a lookup by key reads (next_key, key_hash, key) comes first, in
+  // one cache line for small keys; the reclamation header, used only once
+  // unlinked, after.
+  struct entry;
+  struct entry_fields {
+    entry_fields(std::size_t h, K k, pid o, V v)
+        : key_hash(h), key(std::move(k)), owner(std::move(o)), value(std::move(v)), pid_hash(hash_pid(owner)) {}
+    entry_fields(const entry_fields& o)
+        : key_hash(o.key_hash), key(o.key), owner(o.owner), value(o.value), pid_hash(o.pid_hash) {}
+    std::atomic<entry*> next_key{nullptr};
+    std::size_t key_hash;
     K key;
     pid owner;
     V value;
+    std::atomic<entry*> next_pid{nullptr};
+    std::size_t pid_hash;
   };
-  /// process -> key
-  struct pid_node : ebr::retired, pooled {
-    pid_node(pid o, K k) : hash(hash_pid(o)), owner(std::move(o)), key(std::move(k)) {}
-    pid_node(const pid_node& o) : ebr::retired(), pooled(), hash(o.hash), owner(o.owner), key(o.key) {}
-    std::atomic<pid_node*> next{nullptr};
-    std::size_t hash;
-    pid owner;
-    K key;
+  /// One registration: in its partition's key index and pid index.
+  struct entry : entry_fields, ebr::retired, pooled {
+    using entry_fields::entry_fields;
   };
   struct meta_map : ebr::retired {
     std::map<std::string, std::any, std::less<>> values;
@@ -226,25 +252,22 @@ struct registry_types {
   struct reg_partition final : registry_partition_base {
     explicit reg_partition(reg_state& s) : registry_partition_base(s), st(s) {}
     reg_state& st;
-    chain_table<key_node> keys;
-    chain_table<pid_node> pids;
+    entry_index<entry> index;
 
-    key_node* find_key(std::size_t h, const K& k, const pid* owner = nullptr) const {
-      for (key_node* n = keys.first(h); n; n = keys.next(n))
-        if (n->hash == h && st.eq(n->key, k) && (!owner || n->owner == *owner)) return n;
+    entry* find_key(std::size_t h, const K& k, const pid* owner = nullptr) const {
+      for (entry* e = index.first_by_key(h); e; e = index.next_by_key(e))
+        if (e->key_hash == h && st.eq(e->key, k) && (!owner || e->owner == *owner)) return e;
       return nullptr;
     }
-    pid_node* find_pid(const pid& p, const K& k) const {
-      const std::size_t h = hash_pid(p);
-      for (pid_node* n = pids.first(h); n; n = pids.next(n))
-        if (n->hash == h && n->owner == p && st.eq(n->key, k)) return n;
-      return nullptr;
+    /// Writer: adds an entry to both indexes.
+    void add_entry(entry* e) {
+      index.insert(e, garbage);
+      entries.store(entries.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
     /// Writer: removes an entry from both indexes.
-    void remove_entry(key_node* n) noexcept {
-      if (pid_node* pn = find_pid(n->owner, n->key)) pids.erase(pn, garbage);
-      keys.erase(n, garbage);
-      entries.fetch_sub(1, std::memory_order_relaxed);
+    void remove_entry(entry* e) noexcept {
+      index.erase(e, garbage);
+      entries.store(entries.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     }
 
     void drop_pid(const pid& p) noexcept override {
@@ -252,16 +275,12 @@ struct registry_types {
       {
         std::lock_guard l(lock);
         const std::size_t h = hash_pid(p);
-        std::vector<pid_node*> mine;
-        for (pid_node* n = pids.first(h); n; n = pids.next(n))
-          if (n->hash == h && n->owner == p) mine.push_back(n);
-        for (pid_node* pn : mine) {
-          if (key_node* kn = find_key(st.hash(pn->key), pn->key, &p)) {
-            keys.erase(kn, garbage);
-            entries.fetch_sub(1, std::memory_order_relaxed);
-          }
-          if (!st.listeners.empty()) gone.push_back(pn->key);
-          pids.erase(pn, garbage);
+        std::vector<entry*> mine;
+        for (entry* e = index.first_by_pid(h); e; e = index.next_by_pid(e))
+          if (e->owner == p) mine.push_back(e);
+        for (entry* e : mine) {
+          if (!st.listeners.empty()) gone.push_back(e->key);
+          remove_entry(e);
         }
       }
       for (auto& k : gone) st.tell(event{event::kind::unregistered, std::move(k), p, std::nullopt});
@@ -271,7 +290,7 @@ struct registry_types {
       std::vector<pid> out;
       std::lock_guard l(lock);
       closed = true;
-      pids.for_each([&](const pid_node& n) { out.push_back(n.owner); });
+      index.for_each([&](const entry& e) { out.push_back(e.owner); });
       return out;
     }
   };
@@ -287,7 +306,8 @@ struct registry_types {
     std::size_t partition_count() const noexcept override { return parts.size(); }
     registry_partition_base& partition(std::size_t i) noexcept override { return *parts[i]; }
     reg_partition& part_for(std::size_t h) noexcept {
-      return *parts[(mix(h) >> 7) % parts.size()];
+      // The mixed hash scaled to [0, n): no division on the lookup path.
+      return *parts[static_cast<std::size_t>(((mix(h) >> 32) * parts.size()) >> 32)];
     }
     void tell(const event& e) const noexcept {
       for (auto& l : listeners) {
@@ -396,30 +416,26 @@ class registry {
     const std::size_t h = st->hash(key);
     auto& part = st->part_for(h);
     detail::prepare_join(self, part);
-    pid me = detail::pid_of(self);
-    // Allocated before the lock, freed if refused: the tables do not change then.
-    auto pn = std::make_unique<typename types::pid_node>(me, key);
-    auto kn = std::make_unique<typename types::key_node>(h, std::move(key), me, value);
+    // Allocated before the lock, freed if refused: the indexes do not change then.
+    auto fresh = std::make_unique<typename types::entry>(h, std::move(key), detail::pid_of(self), std::move(value));
     std::optional<event> replaced;
     {
       std::lock_guard l(part.lock);
       if (part.closed) return error(errc::noproc, exit_reason::noproc());
       if (st->kind == registry_keys::unique) {
-        if (auto* old = part.find_key(h, kn->key)) {
+        if (auto* old = part.find_key(h, fresh->key)) {
           if (detail::alive(old->owner)) return error(errc::already_registered, old->owner);
           if (!st->listeners.empty()) replaced.emplace(event{event::kind::unregistered, old->key, old->owner, std::nullopt});
           part.remove_entry(old);  // its process is ending: its cleanup may lag, the key is free
         }
       }
-      part.pids.insert(pn.release(), part.garbage);  // the pid index first
-      part.keys.insert(kn.get(), part.garbage);
-      part.entries.fetch_add(1, std::memory_order_relaxed);
+      part.add_entry(fresh.get());
     }
-    auto* added = kn.release();
+    auto* added = fresh.release();
     detail::joined(self, part, 1);
     if (!st->listeners.empty()) {
       if (replaced) st->tell(*replaced);
-      st->tell(event{event::kind::registered, added->key, me, added->value});
+      st->tell(event{event::kind::registered, added->key, added->owner, added->value});
     }
     return otp::ok();
   }
@@ -442,14 +458,13 @@ class registry {
     if (!st) return 0;
     const std::size_t h = st->hash(key);
     auto& part = st->part_for(h);
-    const pid me = detail::pid_of(self);
     std::size_t removed = 0;
     {
       std::lock_guard l(part.lock);
       if (part.closed) return 0;
-      for (auto* n = part.keys.first(h); n;) {
-        auto* next = part.keys.next(n);
-        if (n->hash == h && n->owner == me && st->eq(n->key, key) && pred(std::as_const(n->value))) {
+      for (auto* n = part.index.first_by_key(h); n;) {
+        auto* next = part.index.next_by_key(n);
+        if (n->key_hash == h && n->owner.get() == self.core && st->eq(n->key, key) && pred(std::as_const(n->value))) {
           part.remove_entry(n);
           ++removed;
         }
@@ -459,7 +474,8 @@ class registry {
     if (removed == 0) return 0;
     detail::left(self, part, removed);
     if (!st->listeners.empty())
-      for (std::size_t i = 0; i < removed; ++i) st->tell(event{event::kind::unregistered, key, me, std::nullopt});
+      for (std::size_t i = 0; i < removed; ++i)
+        st->tell(event{event::kind::unregistered, key, detail::pid_of(self), std::nullopt});
     return removed;
   }
 
@@ -483,13 +499,13 @@ class registry {
     // replaced below; f runs outside the lock (it is the caller's code).
     V previous = found->value;
     V updated = f(std::as_const(previous));
-    auto fresh = std::make_unique<typename types::key_node>(h, key, me, updated);
+    auto fresh = std::make_unique<typename types::entry>(h, key, me, updated);
     {
       std::lock_guard l(part.lock);
       if (part.closed) return error(errc::noproc, exit_reason::noproc());
       auto* old = part.find_key(h, key, &me);  // again: a grow may have copied it meanwhile
       if (!old) return error(errc::not_owner);
-      part.keys.replace(old, fresh.release(), part.garbage);
+      part.index.replace(old, fresh.release(), part.garbage);
     }
     return std::pair<V, V>(std::move(updated), std::move(previous));
   }
@@ -531,8 +547,8 @@ class registry {
     const std::size_t h = st->hash(key);
     auto& part = st->part_for(h);
     std::size_t n = 0;
-    for (auto* x = part.keys.first(h); x; x = part.keys.next(x))
-      if (x->hash == h && st->eq(x->key, key)) {
+    for (auto* x = part.index.first_by_key(h); x; x = part.index.next_by_key(x))
+      if (x->key_hash == h && st->eq(x->key, key)) {
         f(std::as_const(x->owner), std::as_const(x->value));
         ++n;
       }
@@ -546,8 +562,8 @@ class registry {
     if (!st || !p) return out;
     const std::size_t h = detail::hash_pid(p);
     for (auto& part : st->parts)
-      for (auto* n = part->pids.first(h); n; n = part->pids.next(n))
-        if (n->hash == h && n->owner == p) out.push_back(n->key);
+      for (auto* n = part->index.first_by_pid(h); n; n = part->index.next_by_pid(n))
+        if (n->owner == p) out.push_back(n->key);
     return out;
   }
   /// The values `p` holds under `key` (Elixir's values/3).

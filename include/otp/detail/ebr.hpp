@@ -19,8 +19,14 @@
 // call; a guard here needs nothing from the thread, and the package would
 // become a link dependency of everyone using otp.
 //
-// Costs: entering is a store and a full fence (the announcement must be
-// visible before the reads that follow it); leaving is a release store. Guards nest. Readers never wait for anyone; a reader that
+// Costs: the announcement must be visible before the reads that follow it,
+// which takes a full fence between the two. On Linux the fence is moved to
+// the rare side: readers only store, and the writer that wants to move the
+// epoch first has the kernel run a barrier on every thread of the process
+// (membarrier's private expedited command, what liburcu's "memb" flavour
+// does); writers free in batches, so that cost is shared by many entries.
+// Where membarrier is missing (and under TSan, which does not model it),
+// readers fence. Leaving is a release store either way. Guards nest. Readers never wait for anyone; a reader that
 // stays inside a guard forever only delays the freeing of retired memory.
 // Each thread's slot is created on its first guard and reused by a later
 // thread once it exits.
@@ -35,6 +41,7 @@ namespace otp::detail::ebr {
 struct reader_slot {
   std::atomic<std::uint64_t> epoch{0};  ///< 0: outside any guard
   std::uint32_t depth = 0;              ///< guards nested on this thread
+  bool fence = true;                    ///< readers fence (no membarrier)
   std::atomic<bool> in_use{false};
   reader_slot* next = nullptr;  ///< in the global list; slots are never freed
 };
@@ -52,8 +59,11 @@ class guard {
   guard() noexcept : s_(this_thread_slot()) {
     if (s_.depth++ == 0) {
       s_.epoch.store(global_epoch.load(std::memory_order_relaxed), std::memory_order_relaxed);
-      // The announcement before any read: pairs with the fence in try_advance().
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      // The announcement before any read: pairs with try_advance().
+      if (s_.fence)
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+      else
+        std::atomic_signal_fence(std::memory_order_seq_cst);  // the compiler's order; the CPU's comes from membarrier
     }
   }
   ~guard() {
@@ -69,7 +79,6 @@ class guard {
 /// Something retired: freed by `free` once no reader can reach it.
 struct retired {
   retired* retired_next = nullptr;
-  std::uint64_t retired_epoch = 0;
   void (*free)(retired*) noexcept = nullptr;
 };
 
@@ -92,9 +101,21 @@ class retire_list {
   std::size_t size() const noexcept { return size_; }
 
  private:
-  retired* head_ = nullptr;  // newest first
+  static constexpr std::size_t batch = 512;
+  // Oldest first. The list is cut into segments by the epoch of their
+  // retirement: a mark says where each starts, so collecting reads no
+  // stamp in the objects themselves (they are cold; only freeing touches them).
+  struct mark {
+    std::uint64_t epoch;
+    retired* first;
+  };
+  static constexpr std::size_t max_marks = 8;
+  retired* head_ = nullptr;
+  retired* tail_ = nullptr;
+  mark marks_[max_marks]{};
+  std::size_t marks_n_ = 0;
   std::size_t size_ = 0;
-  std::size_t next_collect_ = 64;
+  std::size_t next_collect_ = batch;
 };
 
 /// Moves the global epoch on if every reader inside a guard has seen the

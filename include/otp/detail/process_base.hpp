@@ -330,6 +330,9 @@ struct reply_slot : pooled {
 /// telling its registrants). The hook frees itself in either call.
 struct exit_hook {
   exit_hook* next_hook = nullptr;
+  /// What the hook is about (a registry partition, for a membership), so
+  /// that its owner can find it in the list.
+  const void* subject = nullptr;
   /// The process ended with p.reason (on its shard; p is still whole).
   virtual void on_exit(process_base& p) noexcept = 0;
   /// The runtime is torn down with the process stranded: free, do nothing else.
