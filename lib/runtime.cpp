@@ -656,6 +656,7 @@ shard::~shard() = default;
 
 runtime_core::runtime_core(asio::any_io_executor ex, runtime_options o)
     : executor(std::move(ex)), options(std::move(o)) {
+  names.reset(make_local_names());
   clk = options.clock ? options.clock : std::make_shared<steady_clock_source>();
   virtual_clock = clk->is_virtual();
   std::size_t n = options.shards ? options.shards : std::max(1u, std::thread::hardware_concurrency());
@@ -785,6 +786,17 @@ void start_process(process_base& p, process_base* parent, const spawn_options& o
 }
 
 void abandon_process(process_base& p) noexcept {
+  if (p.frame) {
+    auto f = std::exchange(p.frame, {});
+    p.resume_point = {};
+    f.destroy();  // created, never run
+  }
+  for (exit_hook* h = std::exchange(p.exit_hooks, nullptr); h;) {
+    exit_hook* next = h->next_hook;
+    h->discard();
+    h = next;
+  }
+  p.links.clear();
   p.drop_closure();
   process_core* c = p.core;
   c->body = nullptr;

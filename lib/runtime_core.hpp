@@ -104,6 +104,12 @@ struct shard {
   void sift_down(std::size_t i) noexcept;
 };
 
+struct local_names;  // lib/names.cpp
+local_names* make_local_names();
+struct local_names_deleter {
+  void operator()(local_names* t) const noexcept;
+};
+
 struct runtime_core {
   runtime_core(asio::any_io_executor ex, runtime_options o);
   asio::any_io_executor executor;
@@ -115,6 +121,7 @@ struct runtime_core {
   std::atomic<std::int64_t> busy{0};  ///< scheduled shards + Asio operations in flight
   std::size_t live_count() const noexcept;
   std::atomic<bool> stopping{false};
+  std::unique_ptr<local_names, local_names_deleter> names;  ///< local names (otp/name.hpp)
 
   void on_idle() noexcept;
   void log(const log_event& e) const noexcept;

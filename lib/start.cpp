@@ -33,6 +33,11 @@ void start_base::begin(pid child) {
   p_->wait = this;
 }
 
+void start_base::refuse(error e) {
+  out_.emplace(std::move(e));
+  p_->wait = this;
+}
+
 bool start_base::ready(process_base& p) noexcept {
   if (out_) return true;
   if (ack_->written() && !acked_) {

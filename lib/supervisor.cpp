@@ -227,19 +227,25 @@ using sup_task = otp::task<T, supervisor_msg>;
 /// acknowledgement (start_link semantics, linked and monitored).
 class child_start_awaiter final : public start_base {
  public:
-  child_start_awaiter(const child_start::impl& s, const extra_args& x)
-      : start_base(start_options{}), s_(&s), extra_(&x) {}
+  child_start_awaiter(const child_start::impl& s, const extra_args& x, const otp::name& n)
+      : start_base(start_options{}), s_(&s), extra_(&x), name_(&n) {}
   void await_suspend(std::coroutine_handle<>) {
     spawn_options so;
     so.link = true;
+    so.name = *name_;
     auto* ack = make_ack();
-    begin(s_->spawn(ack, *p_, so, *extra_));
+    try {
+      begin(s_->spawn(ack, *p_, so, *extra_));
+    } catch (const name_refused& e) {  // its name is taken: it never ran
+      refuse(e.why);
+    }
   }
   result<pid> await_resume() { return outcome(); }
 
  private:
   const child_start::impl* s_;
   const extra_args* extra_;
+  const otp::name* name_;
 };
 
 struct child_rec : pooled {
@@ -278,12 +284,15 @@ class supervisor_base {
     result<pid> r = error(errc::start_failed);
     try {
       if (s.acks) {
-        r = co_await child_start_awaiter(s, extra_);
+        r = co_await child_start_awaiter(s, extra_, c.spec.name);
       } else {
         spawn_options so;
         so.link = true;
+        so.name = c.spec.name;
         r = s.spawn(nullptr, self_, so, extra_);
       }
+    } catch (const name_refused& e) {  // a spawn_fn child whose name is taken
+      r = e.why;
     } catch (...) {  // the start function itself threw (wrong extra arguments, the body's creation, bad_alloc)
       r = error(errc::start_failed, exit_reason::from_current_exception());
     }

@@ -44,6 +44,7 @@
 #include <otp/error.hpp>
 #include <otp/exit_reason.hpp>
 #include <otp/messages.hpp>
+#include <otp/name.hpp>
 #include <otp/pid.hpp>
 #include <otp/runtime.hpp>
 #include <otp/detail/process_base.hpp>
@@ -75,6 +76,9 @@ struct spawn_options {
   /// Shard to run on: -1 means the caller's shard inside a process, round
   /// robin outside one.
   int shard = -1;
+  /// Registered under this name before its body runs (otp/name.hpp). A
+  /// taken name: spawn throws, start returns errc::already_started.
+  otp::name name;
 };
 
 /// What spawn_opt returns.
@@ -476,6 +480,22 @@ sent send(const handle<M>& to, std::in_place_t, A&&... args) {
       to, [&] { return new detail::message_node<M>(std::in_place, std::forward<A>(args)...); });
 }
 
+/// Sends to the process under `to`, checking at run time that it takes M
+/// (by default the message's own type; otp::send<server_msg>(name, A{})
+/// names the mailbox type when it is another, a variant say).
+/// errc::noproc when nobody has the name, errc::bad_message_type (reason:
+/// the type it takes) when its process takes another type. Outside a
+/// process, a local name needs name::whereis(rt) and a handle instead.
+template <class M = void, class T>
+result<send_status> send(const name& to, T&& msg) {
+  using Msg = std::conditional_t<std::is_void_v<M>, std::remove_cvref_t<T>, M>;
+  pid p = to.whereis();
+  if (!p) return error(errc::noproc, exit_reason::noproc());
+  auto h = handle<Msg>::from(std::move(p));
+  if (!h) return h.error();
+  return send(h.value(), Msg(std::forward<T>(msg))).status();
+}
+
 // ---------------------------------------------------------------- yield, sleep
 
 namespace detail {
@@ -584,6 +604,21 @@ void exit(const pid& p, exit_reason reason);
 /// which the process boundary turns into the exit reason).
 [[noreturn]] void exit(exit_reason reason);
 
+// ---------------------------------------------------------------- by name (otp/name.hpp)
+
+/// Links the caller to the process under `to`; nobody under it behaves as
+/// a dead pid (an exit signal `noproc`).
+inline void link(const name& to) { link(to.whereis()); }
+/// Monitors the process under `to`; nobody under it gives a down `noproc` at once.
+inline monitor_ref monitor(const name& to) { return monitor(to.whereis()); }
+/// Sends an exit signal to the process under `to`; errc::noproc when nobody has the name.
+inline result<void> exit(const name& to, exit_reason reason) {
+  pid p = to.whereis();
+  if (!p) return error(errc::noproc, exit_reason::noproc());
+  exit(p, std::move(reason));
+  return otp::ok();
+}
+
 // ---------------------------------------------------------------- spawn
 
 namespace detail {
@@ -635,6 +670,14 @@ auto spawn_with_ack(reply_slot* ack, runtime* rt, process_base* parent, const sp
   } catch (...) {
     abandon_process(*p);
     throw;
+  }
+  if (o.name) {
+    try {
+      register_spawned(*p, o.name);  // before anything can run it
+    } catch (...) {
+      abandon_process(*p);
+      throw;
+    }
   }
   spawned<M> r{handle<M>::unchecked(pid_of(*p)), {}};
   if (ack) {

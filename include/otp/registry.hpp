@@ -46,6 +46,7 @@
 // changes neither.
 
 #include <otp/detail/registry_core.hpp>
+#include <otp/name.hpp>
 #include <otp/supervisor.hpp>
 
 #include <any>
@@ -409,7 +410,12 @@ class registry {
   /// keys: always adds an entry. errc::noproc when the registry is not
   /// running. Throws std::logic_error outside a process.
   result<void> register_self(K key, V value = V()) const {
-    detail::process_base& self = detail::current_or_throw("otp::registry::register_self");
+    return register_for(detail::current_or_throw("otp::registry::register_self"), std::move(key), std::move(value));
+  }
+
+  /// Internal (via names): registers `self`, the calling process or one
+  /// being spawned that has not run yet.
+  result<void> register_for(detail::process_base& self, K key, V value) const {
     detail::ebr::guard g;
     state* st = current();
     if (!st) return error(errc::noproc, exit_reason::noproc());
@@ -649,5 +655,46 @@ class registry {
 
   std::shared_ptr<typename types::name> name_;
 };
+
+namespace detail {
+template <class K>
+std::string key_text(const K& k) {
+  if constexpr (std::is_convertible_v<const K&, std::string_view>)
+    return std::string(std::string_view(k));
+  else if constexpr (requires { std::to_string(k); })
+    return std::to_string(k);
+  else
+    return "key";
+}
+
+template <class K, class V, class Hash, class Eq>
+struct via_name final : name::impl {
+  via_name(registry<K, V, Hash, Eq> r, K k, V v) : reg(std::move(r)), key(std::move(k)), value(std::move(v)) {}
+  registry<K, V, Hash, Eq> reg;
+  K key;
+  V value;
+  pid whereis(runtime*) const override { return reg.whereis(key); }
+  result<void> register_process(process_base& p) const override {
+    auto r = reg.register_for(p, key, value);
+    if (!r && r.error() == errc::already_registered) return error(errc::already_started, r.error().process);
+    return r;
+  }
+  std::string to_string() const override { return "{via,registry," + key_text(key) + "}"; }
+};
+}  // namespace detail
+
+/// A name in `reg` under `key` (with `value` stored for the process), for
+/// spawn and start options, child specs, send, exit, link and monitor: the
+/// {:via, Registry, {registry, key}} of Elixir. A process started under it
+/// is registered (and linked to the registry) before its body runs.
+template <class K, class V, class Hash, class Eq>
+name via(const registry<K, V, Hash, Eq>& reg, K key, V value = V()) {
+  return name(std::make_shared<const detail::via_name<K, V, Hash, Eq>>(reg, std::move(key), std::move(value)));
+}
+/// via with a key given as a string literal for a registry of std::string.
+template <class V, class Hash, class Eq>
+name via(const registry<std::string, V, Hash, Eq>& reg, const char* key, V value = V()) {
+  return via(reg, std::string(key), std::move(value));
+}
 
 }  // namespace otp

@@ -64,6 +64,8 @@ class start_base : waiter, timer_entry {
   reply_slot* make_ack();
   /// After: wait for the ack, or for the child's end.
   void begin(pid child);
+  /// Instead: the child was never started; resume at once with `e`.
+  void refuse(error e);
   bool ready(process_base& p) noexcept override;
   void fire() noexcept override;
   result<pid> outcome();
@@ -92,10 +94,14 @@ class start_awaiter final : public start_base {
     spawn_options so = opts_.spawn;
     so.link = opts_.link;  // linked atomically with the spawn, as proc_lib does
     auto* ack = make_ack();
-    auto child = std::apply(
-        [&](auto&&... a) { return spawn_with_ack(ack, nullptr, p_, so, std::move(f_), std::move(a)...); },
-        std::move(args_));
-    begin(std::move(child.pid));
+    try {
+      auto child = std::apply(
+          [&](auto&&... a) { return spawn_with_ack(ack, nullptr, p_, so, std::move(f_), std::move(a)...); },
+          std::move(args_));
+      begin(std::move(child.pid));
+    } catch (const name_refused& e) {  // its name is taken: it never ran
+      refuse(e.why);
+    }
   }
   result<handle<M>> await_resume() {
     auto r = outcome();

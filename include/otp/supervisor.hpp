@@ -257,6 +257,8 @@ struct child_spec {
   child_type type;
   /// Unset: 5 s for a worker, infinity for a supervisor.
   std::optional<shutdown_policy> shutdown;
+  /// Unset: no name.
+  otp::name name;
   /// Its own exit may end the supervisor (see auto_shutdown); not with permanent.
   bool significant = false;
 
@@ -271,6 +273,13 @@ struct child_spec {
   }
   child_spec&& with(shutdown_policy s) && {
     shutdown = s;
+    return std::move(*this);
+  }
+  /// Starts the child under a name (otp::local, otp::via), registered
+  /// before its body runs, at every restart too. A taken name fails the
+  /// start with errc::already_started and the holder.
+  child_spec&& with(otp::name n) && {
+    name = std::move(n);
     return std::move(*this);
   }
   child_spec&& make_significant(bool yes = true) && {
