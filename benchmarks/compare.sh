@@ -45,9 +45,11 @@ if command -v erlc >/dev/null && erlc -o "$bin" "$peers/erlang/bench.erl"; then 
 if command -v go >/dev/null && (cd "$peers/go" && GOCACHE=$bin/gocache GOPATH=$bin/gopath go build -o "$bin/go_bench" bench.go); then have[go]=1; else skip go "golang-go missing or build failed"; fi
 if g++ -O2 -std=c++17 -pthread "$peers/caf/bench.cpp" -o "$bin/caf_bench" -lcaf_core 2>/dev/null; then have[caf]=1; else skip caf "libcaf-dev missing or build failed"; fi
 if g++ -O2 -std=c++20 -pthread "$peers/asio/bench.cpp" -o "$bin/asio_bench"; then have[asio]=1; else skip asio "libasio-dev missing or build failed"; fi
+if g++ -O2 -std=c++20 -pthread "$peers/cpp_registry/naive_registry.cpp" -o "$bin/naive_registry"; then have[naive]=1; fi
 if gcc -O2 -pthread "$peers/probe/cpu_probe.c" -o "$bin/cpu_probe"; then have[probe]=1; fi
-# W9 runs on Elixir (DynamicSupervisor, Supervisor); its scripts run in place.
-if command -v elixir >/dev/null; then have[elixir]=1; else skip "beam w9" "elixir missing"; fi
+# W6 and W9 run on Elixir (Registry; DynamicSupervisor, Supervisor); their
+# scripts run in place.
+if command -v elixir >/dev/null; then have[elixir]=1; else skip "beam w6 w9" "elixir missing"; fi
 
 raw=$(mktemp)
 trap 'rm -f "$raw" "$raw.out" "$raw.rss"' EXIT
@@ -82,6 +84,10 @@ for t in $threads; do
       if [ "$t" = 1 ]; then cell asio 1 "$w" "$bin/asio_bench" "$w" st; else cell asio "$t" "$w" "$bin/asio_bench" "$w" cc2; fi
     fi
   done
+  # W6 registry: ours, Elixir's Registry, and the naive shared_mutex map.
+  cell otp "$t" w6 "$ours" w6 "$t"
+  [ -n "${have[elixir]:-}" ] && cell beam "$t" w6 elixir --erl "+S $t" "$peers/elixir/w6_registry.exs"
+  [ -n "${have[naive]:-}" ] && cell naive "$t" w6 "$bin/naive_registry" "$t"
   # W9 supervise at 100,000 children (with the restart cycles), and at 1,000
   # children for the scaling check. BEAM's shutdown of 100k children is
   # quadratic (about 100 s a run).
@@ -104,7 +110,7 @@ for line in open(raw):
     cells[(w, impl, int(t), metric)].append(float(value)); units[metric] = unit
 med = {k: statistics.median(v) for k, v in cells.items()}
 higher_better = lambda m: m.endswith("_per_s")
-impls = ["otp", "beam", "go", "caf", "asio"]
+impls = ["otp", "beam", "go", "caf", "asio", "naive"]
 rows = sorted({(w, t, m) for (w, i, t, m) in med if m != "w1_sum"}, key=lambda r: (r[1], r[0], r[2]))
 print("\n| workload | metric | threads | " + " | ".join(impls) + " | " + " | ".join(f"{p}/otp" for p in impls[1:]) + " |")
 print("|---|---|---|" + "---|" * (2 * len(impls) - 1))

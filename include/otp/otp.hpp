@@ -11,9 +11,11 @@
 #include <otp/exit_reason.hpp>
 #include <otp/inspect.hpp>
 #include <otp/messages.hpp>
+#include <otp/name.hpp>
 #include <otp/node.hpp>
 #include <otp/pid.hpp>
 #include <otp/process.hpp>
+#include <otp/registry.hpp>
 #include <otp/request.hpp>
 #include <otp/runtime.hpp>
 #include <otp/start.hpp>
