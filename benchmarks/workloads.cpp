@@ -165,6 +165,11 @@ otp::process<std::int64_t> w8() {
   report("w8_msgs_per_s", static_cast<double>(prods * per) / ((now_ns() - t) / 1e9), "msg/s");
 }
 
+std::int64_t env_or(const char* name, std::int64_t dflt) {
+  const char* v = std::getenv(name);
+  return v ? std::atoll(v) : dflt;
+}
+
 // ---- W6 registry: N processes each register "worker:<i>" in a unique
 // registry with one partition per thread; then 10,000,000 lookups of
 // pseudo-random existing keys (Park-Miller LCG, seed 7919 x worker) over 2
@@ -201,9 +206,9 @@ otp::process<int> w6_churn(w6_registry reg, std::string key, std::int64_t pairs,
 }
 
 otp::process<int> w6() {
-  const std::int64_t n = small() ? 1000 : 100000;
-  const std::int64_t lookups = small() ? 100000 : 10000000;
-  const std::int64_t pairs = small() ? 10000 : 1000000;
+  const std::int64_t n = env_or("W6_N", small() ? 1000 : 100000);
+  const std::int64_t lookups = env_or("W6_LOOKUPS", small() ? 100000 : 10000000);
+  const std::int64_t pairs = env_or("W6_PAIRS", small() ? 10000 : 1000000);
   otp::registry_options ro;
   ro.keys = otp::registry_keys::unique;
   ro.partitions = static_cast<std::size_t>(shards);
@@ -243,10 +248,6 @@ otp::process<int> w6() {
 // ---- W9 supervise: (a) a dynamic supervisor starts N children one by one, then
 // is stopped; (b) a one_for_one child crashes and is restarted, CYCLES times.
 // W9_N (default 100,000) and W9_CYCLES (default 10,000) as the Elixir peer.
-std::int64_t env_or(const char* name, std::int64_t dflt) {
-  const char* v = std::getenv(name);
-  return v ? std::atoll(v) : dflt;
-}
 
 otp::process<int> w9_child(otp::handle<otp::pid> notify) {
   if (notify) otp::send(notify, otp::self());
