@@ -81,15 +81,20 @@ reader_slot& this_thread_slot() noexcept {
   return *t.s;
 }
 
+std::atomic<std::size_t> threads_seen{0};  // slots in use at the last scan
+
 std::uint64_t try_advance() noexcept {
   // Pairs with a reader's announcement: either this scan sees the reader
   // inside, or the reader sees every unlink made before it.
   barrier_everywhere();
   std::uint64_t e = global_epoch.load(std::memory_order_acquire);
+  std::size_t in_use = 0;
   for (reader_slot* s = slots.load(std::memory_order_acquire); s; s = s->next) {
+    in_use += s->in_use.load(std::memory_order_relaxed) ? 1 : 0;
     const std::uint64_t v = s->epoch.load(std::memory_order_acquire);
     if (v != 0 && v != e) return e;  // a reader still on an older epoch
   }
+  threads_seen.store(in_use, std::memory_order_relaxed);
   if (global_epoch.compare_exchange_strong(e, e + 1, std::memory_order_acq_rel)) return e + 1;
   return e;  // another writer moved it
 }
@@ -127,9 +132,11 @@ void retire_list::collect() noexcept {
     --marks_n_;
   }
   if (!head_) tail_ = nullptr;
-  // Batches: moving the epoch costs a barrier on every thread. Readers
-  // holding the epoch back must not make every push collect either.
-  next_collect_ = size_ + (size_ > batch ? size_ : batch);
+  // Batches: moving the epoch costs a barrier on every thread, cheap when
+  // this is the only one, an IPI each otherwise. Readers holding the epoch
+  // back must not make every push collect either.
+  const std::size_t b = threads_seen.load(std::memory_order_relaxed) > 1 ? batch : small_batch;
+  next_collect_ = size_ + (size_ > b ? size_ : b);
 }
 
 void retire_list::free_all() noexcept {
