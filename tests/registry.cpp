@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The registry: Elixir's registry tests as a checklist (CONFORMANCE A, 3b),
-// each run with 1 and 8 partitions, and with both key kinds where both apply.
+// each run with 1 and 8 partitions, and with both key kinds where both apply
+// (duplicate keys partitioned by key and by pid).
 #include <otp/registry.hpp>
 
 #include <doctest/doctest.h>
@@ -26,8 +27,19 @@ using reg_t = otp::registry<std::string, int>;
 otp::registry_options with_partitions(otp::registry_keys k) {
   otp::registry_options o;
   o.keys = k;
-  SUBCASE("1 partition") { o.partitions = 1; }
-  SUBCASE("8 partitions") { o.partitions = 8; }
+  auto spread = [&] {
+    if (k != otp::registry_keys::duplicate) return;
+    SUBCASE("partitioned by key") { o.partition_by = otp::registry_partitioning::by_key; }
+    SUBCASE("partitioned by pid") { o.partition_by = otp::registry_partitioning::by_pid; }
+  };
+  SUBCASE("1 partition") {
+    o.partitions = 1;
+    spread();
+  }
+  SUBCASE("8 partitions") {
+    o.partitions = 8;
+    spread();
+  }
   return o;
 }
 otp::registry_options any_kind() {

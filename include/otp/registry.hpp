@@ -15,9 +15,11 @@
 // with errc::noproc.
 //
 // Keys are `unique` (one process per key) or `duplicate` (any number, a
-// process may hold a key several times: pubsub with dispatch). The key space
-// is split into partitions (default: one per hardware thread), each with
-// its own writer lock and its own process.
+// process may hold a key several times: pubsub with dispatch). Entries are
+// split into partitions (default: one per hardware thread), each with its
+// own writer lock and its own process: by key, or for duplicate keys by
+// process if many processes write the same popular key (a lookup then
+// reads every partition).
 //
 // Reading. lookup, whereis, find, keys, values, match, count and dispatch
 // take no lock at all: they walk immutable entries under an epoch guard
@@ -297,8 +299,8 @@ struct registry_types {
   };
 
   struct reg_state final : registry_state_base {
-    reg_state(std::size_t n, registry_keys k, std::vector<listener> ls, meta_map* m)
-        : kind(k), listeners(std::move(ls)), meta(m) {
+    reg_state(std::size_t n, registry_keys k, bool pid_spread, std::vector<listener> ls, meta_map* m)
+        : kind(k), by_pid(pid_spread), listeners(std::move(ls)), meta(m) {
       parts.reserve(n);
       for (std::size_t i = 0; i < n; ++i) parts.push_back(std::make_unique<reg_partition>(*this));
     }
@@ -310,6 +312,10 @@ struct registry_types {
       // The mixed hash scaled to [0, n): no division on the lookup path.
       return *parts[static_cast<std::size_t>(((mix(h) >> 32) * parts.size()) >> 32)];
     }
+    /// Where `owner` writes an entry under a key hashing to `h`.
+    reg_partition& part_for(std::size_t h, std::uint64_t owner) noexcept {
+      return by_pid ? part_for(owner * 0x9E3779B97F4A7C15ull) : part_for(h);
+    }
     void tell(const event& e) const noexcept {
       for (auto& l : listeners) {
         try {
@@ -320,6 +326,7 @@ struct registry_types {
     }
 
     registry_keys kind;
+    bool by_pid;  ///< partitioned by process (duplicate keys, registry_partitioning::by_pid)
     Hash hash;
     Eq eq;
     std::vector<std::unique_ptr<reg_partition>> parts;
@@ -333,7 +340,9 @@ struct registry_types {
     registry_state_base* make_state(std::size_t partitions) override {
       auto m = std::make_unique<meta_map>();
       m->values = initial_meta;
-      auto* s = new reg_state(partitions, options.keys, listeners, m.get());
+      const bool by_pid = options.keys == registry_keys::duplicate &&
+                          options.partition_by == registry_partitioning::by_pid;
+      auto* s = new reg_state(partitions, options.keys, by_pid, listeners, m.get());
       m.release();
       return s;
     }
@@ -420,7 +429,7 @@ class registry {
     state* st = current();
     if (!st) return error(errc::noproc, exit_reason::noproc());
     const std::size_t h = st->hash(key);
-    auto& part = st->part_for(h);
+    auto& part = st->part_for(h, self.id);
     detail::prepare_join(self, part);
     // Allocated before the lock, freed if refused: the indexes do not change then.
     auto fresh = std::make_unique<typename types::entry>(h, std::move(key), detail::pid_of(self), std::move(value));
@@ -463,7 +472,7 @@ class registry {
     state* st = current();
     if (!st) return 0;
     const std::size_t h = st->hash(key);
-    auto& part = st->part_for(h);
+    auto& part = st->part_for(h, self.id);
     std::size_t removed = 0;
     {
       std::lock_guard l(part.lock);
@@ -551,13 +560,18 @@ class registry {
     state* st = current();
     if (!st) return 0;
     const std::size_t h = st->hash(key);
-    auto& part = st->part_for(h);
     std::size_t n = 0;
-    for (auto* x = part.index.first_by_key(h); x; x = part.index.next_by_key(x))
-      if (x->key_hash == h && st->eq(x->key, key)) {
-        f(std::as_const(x->owner), std::as_const(x->value));
-        ++n;
-      }
+    auto scan = [&](const typename types::reg_partition& part) {
+      for (auto* x = part.index.first_by_key(h); x; x = part.index.next_by_key(x))
+        if (x->key_hash == h && st->eq(x->key, key)) {
+          f(std::as_const(x->owner), std::as_const(x->value));
+          ++n;
+        }
+    };
+    if (st->by_pid)
+      for (auto& part : st->parts) scan(*part);
+    else
+      scan(st->part_for(h));
     return n;
   }
   /// The keys `p` holds here, in no particular order (Elixir's keys/2).

@@ -20,11 +20,20 @@ namespace otp {
 /// What a registry's keys are: one process per key, or any number.
 enum class registry_keys : std::uint8_t { unique, duplicate };
 
+/// How a duplicate-key registry spreads its entries over its partitions.
+enum class registry_partitioning : std::uint8_t {
+  by_key,  ///< a key's entries in one partition: a lookup reads one (Elixir's {:duplicate, :key})
+  by_pid,  ///< a process's entries in one: its writes never meet others' on a
+           ///< popular key, a lookup reads every partition (Elixir's {:duplicate, :pid})
+};
+
 struct registry_options {
   registry_keys keys = registry_keys::unique;
   /// 0: one per hardware thread (Elixir's default is 1; more partitions let
   /// writers on different threads proceed side by side).
   std::size_t partitions = 0;
+  /// Duplicate keys only: unique keys are always spread by key.
+  registry_partitioning partition_by = registry_partitioning::by_key;
 };
 
 namespace detail {
