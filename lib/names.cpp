@@ -98,7 +98,7 @@ struct local_impl final : name::impl {
 
 void register_spawned(process_base& p, const name& n) {
   auto r = n.get()->register_process(p);
-  if (!r) throw name_refused{r.error()};
+  if (!r) throw name_refused(r.error());
 }
 
 }  // namespace detail

@@ -68,7 +68,7 @@ OTP_TEST_CASE_M("a start under a taken name fails with already_started and the h
   CHECK_FALSE((co_await otp::receive(1s)).has_value());  // the second body never ran
   otp::spawn_options so;
   so.name = n;
-  CHECK_THROWS_AS(otp::spawn_opt(so, named, n, otp::self_as<bool>()), otp::detail::name_refused);
+  CHECK_THROWS_AS(otp::spawn_opt(so, named, n, otp::self_as<bool>()), otp::name_refused);
   CHECK_FALSE((co_await otp::receive(1s)).has_value());
   CHECK(n.whereis() == first);
   otp::send(first, 0);

@@ -18,6 +18,7 @@
 #include <otp/pid.hpp>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -76,13 +77,18 @@ pid whereis(std::string_view n);
 /// The same, from anywhere.
 pid whereis(runtime& rt, std::string_view n);
 
-namespace detail {
-/// Thrown by a spawn whose name could not be registered (taken: errc::
-/// already_started with the holder; a registry not running: noproc). The
-/// process was never started. A synchronous start returns the error.
-struct name_refused {
+/// Thrown by spawn (not start: start returns the error) when the new
+/// process's name could not be registered: taken (errc::already_started,
+/// error::process the holder), or a registry that is not running
+/// (errc::noproc). The process never ran.
+class name_refused : public std::runtime_error {
+ public:
+  explicit name_refused(error e)
+      : std::runtime_error("otp: name refused: " + e.code.message()), why(std::move(e)) {}
   error why;
 };
+
+namespace detail {
 /// Registers a process being spawned under `n`; throws name_refused.
 void register_spawned(process_base& p, const name& n);
 }  // namespace detail

@@ -77,7 +77,8 @@ struct spawn_options {
   /// robin outside one.
   int shard = -1;
   /// Registered under this name before its body runs (otp/name.hpp). A
-  /// taken name: spawn throws, start returns errc::already_started.
+  /// taken name: spawn throws otp::name_refused, start returns
+  /// errc::already_started with the holder.
   otp::name name;
 };
 
