@@ -76,13 +76,21 @@ struct registry_event {
 
 namespace detail {
 
+inline std::size_t mix(std::uint64_t x) noexcept {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  return static_cast<std::size_t>(x);
+}
+inline std::size_t hash_pid(const pid& p) noexcept { return mix(p.id()); }
+
 /// The two indexes of a partition, over one set of entries: each entry is
 /// in a key chain and in a pid chain. Readers walk either without locks
 /// while one writer at a time (the partition's lock holder) changes them.
 /// Entries are immutable once linked, apart from their links; growing
 /// copies the entries into new bucket arrays, so a reader on the old ones
 /// still sees every entry. An Entry has next_key, key_hash, next_pid and
-/// pid_hash, derives from ebr::retired, and is copy-constructible (the copy
+/// owner (a pid), derives from ebr::retired, and is copy-constructible (the copy
 /// unlinked).
 template <class Entry>
 class entry_index {
@@ -137,7 +145,7 @@ class entry_index {
   void insert(Entry* e, ebr::retire_list& garbage) {
     arrays* a = arr_.load(std::memory_order_relaxed);
     if (size_ * 2 > a->mask) a = grow(a, garbage);  // load factor at most 1/2
-    push(a->by_pid[e->pid_hash & a->mask], e, &Entry::next_pid);
+    push(a->by_pid[hash_pid(e->owner) & a->mask], e, &Entry::next_pid);
     push(a->by_key[e->key_hash & a->mask], e, &Entry::next_key);
     ++size_;
   }
@@ -146,7 +154,7 @@ class entry_index {
     arrays* a = arr_.load(std::memory_order_relaxed);
     link_to(a->by_key[e->key_hash & a->mask], e, &Entry::next_key)
         .store(e->next_key.load(std::memory_order_relaxed), std::memory_order_release);
-    link_to(a->by_pid[e->pid_hash & a->mask], e, &Entry::next_pid)
+    link_to(a->by_pid[hash_pid(e->owner) & a->mask], e, &Entry::next_pid)
         .store(e->next_pid.load(std::memory_order_relaxed), std::memory_order_release);
     --size_;
     garbage.push(e, &free_entry);
@@ -156,7 +164,7 @@ class entry_index {
     arrays* a = arr_.load(std::memory_order_relaxed);
     fresh->next_key.store(old->next_key.load(std::memory_order_relaxed), std::memory_order_relaxed);
     fresh->next_pid.store(old->next_pid.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    link_to(a->by_pid[old->pid_hash & a->mask], old, &Entry::next_pid).store(fresh, std::memory_order_release);
+    link_to(a->by_pid[hash_pid(old->owner) & a->mask], old, &Entry::next_pid).store(fresh, std::memory_order_release);
     link_to(a->by_key[old->key_hash & a->mask], old, &Entry::next_key).store(fresh, std::memory_order_release);
     garbage.push(old, &free_entry);
   }
@@ -189,7 +197,7 @@ class entry_index {
              e = e->next_key.load(std::memory_order_relaxed)) {
           Entry* c = new Entry(*e);
           copies.push_back(c);
-          push(fresh->by_pid[c->pid_hash & fresh->mask], c, &Entry::next_pid);
+          push(fresh->by_pid[hash_pid(c->owner) & fresh->mask], c, &Entry::next_pid);
           push(fresh->by_key[c->key_hash & fresh->mask], c, &Entry::next_key);
         }
     } catch (...) {
@@ -212,13 +220,6 @@ class entry_index {
   std::size_t size_ = 0;
 };
 
-inline std::size_t mix(std::uint64_t x) noexcept {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  return static_cast<std::size_t>(x);
-}
-inline std::size_t hash_pid(const pid& p) noexcept { return mix(p.id()); }
 
 template <class K, class V, class Hash, class Eq>
 struct registry_types {
@@ -231,16 +232,15 @@ struct registry_types {
   struct entry;
   struct entry_fields {
     entry_fields(std::size_t h, K k, pid o, V v)
-        : key_hash(h), key(std::move(k)), owner(std::move(o)), value(std::move(v)), pid_hash(hash_pid(owner)) {}
+        : key_hash(h), key(std::move(k)), owner(std::move(o)), value(std::move(v)) {}
     entry_fields(const entry_fields& o)
-        : key_hash(o.key_hash), key(o.key), owner(o.owner), value(o.value), pid_hash(o.pid_hash) {}
+        : key_hash(o.key_hash), key(o.key), owner(o.owner), value(o.value) {}
     std::atomic<entry*> next_key{nullptr};
     std::size_t key_hash;
     K key;
     pid owner;
-    V value;
-    std::atomic<entry*> next_pid{nullptr};
-    std::size_t pid_hash;
+    [[no_unique_address]] V value;  // nothing for a registry of names only
+    std::atomic<entry*> next_pid{nullptr};  // the pid chain's bucket: hash_pid(owner)
   };
   /// One registration: in its partition's key index and pid index.
   struct entry : entry_fields, ebr::retired, pooled {
