@@ -118,6 +118,7 @@ void retire_list::push(retired* r, void (*free_fn)(retired*) noexcept) noexcept 
 }
 
 void retire_list::collect() noexcept {
+  const std::uint64_t was = global_epoch.load(std::memory_order_acquire);
   const std::uint64_t e = try_advance();
   // Whole segments, oldest first, once the epoch has moved twice past theirs.
   while (marks_n_ > 0 && marks_[0].epoch + 2 <= e) {
@@ -133,10 +134,12 @@ void retire_list::collect() noexcept {
   }
   if (!head_) tail_ = nullptr;
   // Batches: moving the epoch costs a barrier on every thread, cheap when
-  // this is the only one, an IPI each otherwise. Readers holding the epoch
-  // back must not make every push collect either.
+  // this is the only one, an IPI each otherwise. When the epoch moved, what
+  // is left is young and goes at the next collects; when a reader holds it
+  // back, wait for as many retirements again as are pending, so that a
+  // stuck reader does not make every push collect.
   const std::size_t b = threads_seen.load(std::memory_order_relaxed) > 1 ? batch : small_batch;
-  next_collect_ = size_ + (size_ > b ? size_ : b);
+  next_collect_ = size_ + (e != was || size_ <= b ? b : size_);
 }
 
 void retire_list::free_all() noexcept {
