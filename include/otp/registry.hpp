@@ -231,8 +231,9 @@ struct registry_types {
   // unlinked, after.
   struct entry;
   struct entry_fields {
-    entry_fields(std::size_t h, K k, pid o, V v)
+    entry_fields(std::size_t h, K&& k, pid&& o, V&& v)
         : key_hash(h), key(std::move(k)), owner(std::move(o)), value(std::move(v)) {}
+    entry_fields(std::size_t h, const K& k, pid&& o, const V& v) : key_hash(h), key(k), owner(std::move(o)), value(v) {}
     entry_fields(const entry_fields& o)
         : key_hash(o.key_hash), key(o.key), owner(o.owner), value(o.value) {}
     std::atomic<entry*> next_key{nullptr};
@@ -424,7 +425,7 @@ class registry {
 
   /// Internal (via names): registers `self`, the calling process or one
   /// being spawned that has not run yet.
-  result<void> register_for(detail::process_base& self, K key, V value) const {
+  result<void> register_for(detail::process_base& self, K&& key, V&& value) const {
     detail::ebr::guard g;
     state* st = current();
     if (!st) return error(errc::noproc, exit_reason::noproc());
@@ -514,7 +515,7 @@ class registry {
     // replaced below; f runs outside the lock (it is the caller's code).
     V previous = found->value;
     V updated = f(std::as_const(previous));
-    auto fresh = std::make_unique<typename types::entry>(h, key, me, updated);
+    auto fresh = std::make_unique<typename types::entry>(h, key, pid(me), updated);
     {
       std::lock_guard l(part.lock);
       if (part.closed) return error(errc::noproc, exit_reason::noproc());
@@ -689,7 +690,7 @@ struct via_name final : name::impl {
   V value;
   pid whereis(runtime*) const override { return reg.whereis(key); }
   result<void> register_process(process_base& p) const override {
-    auto r = reg.register_for(p, key, value);
+    auto r = reg.register_for(p, K(key), V(value));
     if (!r && r.error() == errc::already_registered) return error(errc::already_started, r.error().process);
     return r;
   }
