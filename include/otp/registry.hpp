@@ -5,7 +5,7 @@
 //   const otp::registry<std::string> names;               // unique keys
 //   children.push_back(names.child_spec());               // started by a supervisor
 //   ...
-//   co_await names.register_self("list:bob");             // in the process to be found
+//   names.register_self("list:bob").value();              // in the process to be found (throws if taken)
 //   otp::pid p = names.whereis("list:bob");               // from anywhere
 //
 // A registry object is a name, like the atom an Elixir registry is started
@@ -370,7 +370,8 @@ class registry {
   /// A registry name with these options. Nothing runs until it is started.
   explicit registry(registry_options o = {}) : name_(std::make_shared<typename types::name>(o)) {}
 
-  // ---- configuration: takes effect at the next start ----
+  // ---- configuration: takes effect at the next start; not synchronised
+  // with a start in progress, so configure before starting ----
 
   /// Tells `listener` of every register and unregister, as a message built
   /// from a registry_event<K, V> (its message type must be constructible
