@@ -27,7 +27,7 @@ struct local_names {
   pid whereis(std::string_view n) const {
     ebr::guard g;
     local_entry* e = find(std::hash<std::string_view>{}(n), n);
-    return e && alive(e->owner) ? e->owner : pid();
+    return e && otp::is_alive(e->owner) ? e->owner : pid();
   }
   /// Drops `owner`'s entry under `n`, if it is still there.
   void drop(const std::string& n, const process_core* owner) noexcept {
@@ -72,7 +72,7 @@ result<void> register_in(process_base& p, std::string n) {
     ebr::guard g;
     std::lock_guard l(t.lock);
     if (local_entry* e = t.find(h, fresh->key)) {
-      if (alive(e->owner)) return error(errc::already_started, e->owner);
+      if (otp::is_alive(e->owner)) return error(errc::already_started, e->owner);
       t.index.erase(e, t.garbage);  // its process is ending: the name is free
     }
     t.index.insert(fresh.release(), t.garbage);

@@ -275,6 +275,19 @@ void on_exit_signal(process_base& p, signal_node* n, bool via_link) noexcept {
 }
 }  // namespace
 
+/// Empties p's exit hooks: each runs (`ran`: the process ended) or is
+/// discarded (it never ran, or the runtime is torn down with it stranded).
+static void end_exit_hooks(process_base& p, bool ran) noexcept {
+  for (exit_hook* h = std::exchange(p.exit_hooks, nullptr); h;) {
+    exit_hook* next = h->next_hook;
+    if (ran)
+      h->on_exit(p);
+    else
+      h->discard();
+    h = next;
+  }
+}
+
 namespace {
 /// A request taken into p's mailbox: p answers it with its exit reason if it
 /// ends before anyone replies. This is the request's monitor of p, without
@@ -468,11 +481,7 @@ void shard::finish(process_base& p) noexcept {
     n = next;
   }
   while (node* m = p.pop_front()) delete m;
-  for (exit_hook* h = std::exchange(p.exit_hooks, nullptr); h;) {
-    exit_hook* next = h->next_hook;
-    h->on_exit(p);
-    h = next;
-  }
+  end_exit_hooks(p, true);
   fire_links_and_monitors(p);
   drop_watches(p, &p.reason);  // after the links, as a monitor's down
   // Ended without acknowledging ready: tell the starter, after the links
@@ -791,11 +800,7 @@ void abandon_process(process_base& p) noexcept {
     p.resume_point = {};
     f.destroy();  // created, never run
   }
-  for (exit_hook* h = std::exchange(p.exit_hooks, nullptr); h;) {
-    exit_hook* next = h->next_hook;
-    h->discard();
-    h = next;
-  }
+  end_exit_hooks(p, false);
   p.links.clear();
   p.drop_closure();
   process_core* c = p.core;
@@ -989,11 +994,7 @@ runtime::~runtime() {
       while (node* m = p->pop_front()) delete m;
       if (p->ack) std::exchange(p->ack, nullptr)->release();
       drop_watches(*p, nullptr);
-      for (exit_hook* h = std::exchange(p->exit_hooks, nullptr); h;) {
-        exit_hook* next = h->next_hook;
-        h->discard();
-        h = next;
-      }
+      end_exit_hooks(*p, false);
       p->links.clear();
       p->watchers.clear();
       p->monitors.clear();

@@ -254,13 +254,13 @@ struct registry_types {
   struct reg_state;
 
   struct reg_partition final : registry_partition_base {
-    explicit reg_partition(reg_state& s) : registry_partition_base(s), st(s) {}
-    reg_state& st;
+    explicit reg_partition(reg_state& s) : registry_partition_base(s) {}
+    const reg_state& st() const noexcept { return static_cast<const reg_state&>(*state); }
     entry_index<entry> index;
 
     entry* find_key(std::size_t h, const K& k, const pid* owner = nullptr) const {
       for (entry* e = index.first_by_key(h); e; e = index.next_by_key(e))
-        if (e->key_hash == h && st.eq(e->key, k) && (!owner || e->owner == *owner)) return e;
+        if (e->key_hash == h && st().eq(e->key, k) && (!owner || e->owner == *owner)) return e;
       return nullptr;
     }
     /// Writer: adds an entry to both indexes.
@@ -283,11 +283,11 @@ struct registry_types {
         for (entry* e = index.first_by_pid(h); e; e = index.next_by_pid(e))
           if (e->owner == p) mine.push_back(e);
         for (entry* e : mine) {
-          if (!st.listeners.empty()) gone.push_back(e->key);
+          if (!st().listeners.empty()) gone.push_back(e->key);
           remove_entry(e);
         }
       }
-      for (auto& k : gone) st.tell(event{event::kind::unregistered, std::move(k), p, std::nullopt});
+      for (auto& k : gone) st().tell(event{event::kind::unregistered, std::move(k), p, std::nullopt});
     }
 
     std::vector<pid> close_partition() noexcept override {
@@ -441,7 +441,7 @@ class registry {
       if (part.closed) return error(errc::noproc, exit_reason::noproc());
       if (st->kind == registry_keys::unique) {
         if (auto* old = part.find_key(h, fresh->key)) {
-          if (detail::alive(old->owner)) return error(errc::already_registered, old->owner);
+          if (otp::is_alive(old->owner)) return error(errc::already_registered, old->owner);
           if (!st->listeners.empty()) replaced.emplace(event{event::kind::unregistered, old->key, old->owner, std::nullopt});
           part.remove_entry(old);  // its process is ending: its cleanup may lag, the key is free
         }
@@ -549,7 +549,7 @@ class registry {
   pid whereis(const K& key) const {
     pid out;
     visit(key, [&](const pid& p, const V&) {
-      if (!out && detail::alive(p)) out = p;
+      if (!out && otp::is_alive(p)) out = p;
     });
     return out;
   }

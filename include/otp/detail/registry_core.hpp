@@ -134,11 +134,5 @@ void joined(process_base& self, registry_partition_base& part, std::size_t n) no
 /// After `self` removed `n` of its entries from `part`: the last ones unlink it.
 void left(process_base& self, registry_partition_base& part, std::size_t n) noexcept;
 
-/// Is the process behind `p` still alive (not ending)?
-inline bool alive(const pid& p) noexcept {
-  auto* c = as_core(p);
-  return c && !c->exiting.load(std::memory_order_acquire);
-}
-
 }  // namespace detail
 }  // namespace otp
