@@ -18,6 +18,7 @@
 #include <otp/registry.hpp>
 #include <otp/request.hpp>
 #include <otp/runtime.hpp>
+#include <otp/server.hpp>
 #include <otp/start.hpp>
 #include <otp/supervisor.hpp>
 #include <otp/task.hpp>

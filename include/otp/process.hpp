@@ -147,9 +147,14 @@ struct timed_receive_op {
   duration timeout;
 };
 
+/// How a receive hands over what it took: as the variant message<M> (the
+/// default), or as the raw node (a server's loop dispatches it itself).
 template <class M>
+struct take_variant;
+
+template <class M, class Take = take_variant<M>>
 class receive_awaiter;
-template <class M>
+template <class M, class Take = take_variant<M>>
 class timed_receive_awaiter;
 
 }  // namespace detail
@@ -240,6 +245,12 @@ message<M> take_message(process_base& p, node* n) {
   return r;
 }
 
+template <class M>
+struct take_variant {
+  using type = message<M>;
+  static type take(process_base& p, node* n) { return take_message<M>(p, n); }
+};
+
 // The part of receive shared by its two forms.
 template <class M>
 class receive_base : public waiter {
@@ -274,19 +285,19 @@ class receive_base : public waiter {
   node* got_ = nullptr;
 };
 
-template <class M>
+template <class M, class Take>
 class receive_awaiter final : receive_base<M> {
  public:
   explicit receive_awaiter(process_base* p) noexcept : receive_base<M>(p) {}
   receive_awaiter(receive_awaiter&&) noexcept = default;
-  void bind(process_base&) noexcept {}
+  void bind(process_base& p) noexcept { this->p_ = &p; }
   bool await_ready() noexcept { return this->take_now(); }
   void await_suspend(std::coroutine_handle<>) noexcept { this->park(); }
-  message<M> await_resume() { return take_message<M>(*this->p_, std::exchange(this->got_, nullptr)); }
+  typename Take::type await_resume() { return Take::take(*this->p_, std::exchange(this->got_, nullptr)); }
   bool ready(process_base&) noexcept override { return this->take_merged(); }
 };
 
-template <class M>
+template <class M, class Take>
 class timed_receive_awaiter final : receive_base<M>, timer_entry {
  public:
   timed_receive_awaiter(process_base* p, duration t) noexcept : receive_base<M>(p), timeout_(t) {}
@@ -295,12 +306,12 @@ class timed_receive_awaiter final : receive_base<M>, timer_entry {
   ~timed_receive_awaiter() {
     if (armed()) timer_remove(*this->p_, *this);
   }
-  void bind(process_base&) noexcept {}
+  void bind(process_base& p) noexcept { this->p_ = &p; }
   bool await_ready() noexcept { return this->take_now(); }
   void await_suspend(std::coroutine_handle<>) noexcept { this->park(); }
-  std::optional<message<M>> await_resume() {
+  std::optional<typename Take::type> await_resume() {
     if (!this->got_) return std::nullopt;
-    return take_message<M>(*this->p_, std::exchange(this->got_, nullptr));
+    return Take::take(*this->p_, std::exchange(this->got_, nullptr));
   }
   bool ready(process_base& p) noexcept override {
     if (this->take_merged()) {

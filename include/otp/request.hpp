@@ -29,7 +29,9 @@
 
 #include <functional>
 #include <optional>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 namespace otp {
 
@@ -37,6 +39,11 @@ namespace detail {
 template <class R>
 struct reply_value final : reply_slot {
   std::optional<R> value;
+};
+/// A reply that carries nothing but its arrival (a call answered with ok).
+template <>
+struct reply_value<void> final : reply_slot {
+  std::optional<std::monostate> value;
 };
 
 /// A request's message: the target's runtime takes the slot when the message
@@ -80,9 +87,20 @@ class reply_to {
   /// Delivers the answer. True if the caller was still waiting for it; false
   /// if it gave up (timeout, ended) or another answer came first: then the
   /// value is dropped.
-  bool send(R value) const {
+  bool send(std::conditional_t<std::is_void_v<R>, std::monostate, R> value) const
+    requires(!std::is_void_v<R>)
+  {
     if (!s_ || !s_->claim()) return false;
     s_->value.emplace(std::move(value));
+    s_->publish();
+    return true;
+  }
+  /// The answer of a request whose reply carries nothing (reply_to<void>).
+  bool send() const
+    requires std::is_void_v<R>
+  {
+    if (!s_ || !s_->claim()) return false;
+    s_->value.emplace();
     s_->publish();
     return true;
   }
@@ -104,6 +122,8 @@ class request_awaiter final : waiter, timer_entry {
  public:
   request_awaiter(pid target, node* msg, duration timeout, reply_value<R>* slot) noexcept
       : target_(std::move(target)), msg_(msg), timeout_(timeout), slot_(slot) {}
+  /// A request that fails before it is sent (a name nobody holds, say).
+  explicit request_awaiter(error e) : msg_(nullptr), timeout_(), slot_(nullptr) { out_.emplace(failed(std::move(e))); }
   request_awaiter(request_awaiter&& o) noexcept
       : p_(o.p_), target_(std::move(o.target_)), msg_(std::exchange(o.msg_, nullptr)), timeout_(o.timeout_),
         slot_(std::exchange(o.slot_, nullptr)), out_(std::move(o.out_)), active_(std::exchange(o.active_, false)),
@@ -117,6 +137,7 @@ class request_awaiter final : waiter, timer_entry {
   void bind(process_base& p) noexcept { p_ = &p; }
 
   bool await_ready() {
+    if (out_) return true;
     if (!target_) {
       out_.emplace(failed(error(errc::noproc, exit_reason::noproc())));
       return true;
@@ -145,7 +166,10 @@ class request_awaiter final : waiter, timer_entry {
     if (out_) return true;
     const int s = slot_->state.load(std::memory_order_acquire);
     if (s == reply_slot::written_state) {
-      out_.emplace(BOOST_OUTCOME_V2_NAMESPACE::in_place_type<R>, std::move(*slot_->value));
+      if constexpr (std::is_void_v<R>)
+        out_.emplace(BOOST_OUTCOME_V2_NAMESPACE::success());
+      else
+        out_.emplace(BOOST_OUTCOME_V2_NAMESPACE::in_place_type<R>, std::move(*slot_->value));
     } else if (s == reply_slot::target_ended) {
       auto& r = slot_->ended_reason;
       out_.emplace(failed(r.is(exit_kind::noproc) ? error(errc::noproc, r) : error(errc::exited, r)));
