@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// otp_bench <w1|w2|w3|w4|w6|w8|w9> [threads]: the workloads of shared/peers
+// otp_bench <w1|w2|w3|w4|w5|w6|w7|w8|w9> [threads]: the workloads of shared/peers
 // (README there), same parameters, same `RESULT <metric> <value> <unit>`
 // lines. OTP_BENCH_SMALL=1 shrinks N for smoke runs. With 2 threads the
 // runtime has 2 shards: W1's subtrees, W3's ring and W8's producers are
@@ -8,6 +8,7 @@
 
 #include <otp/otp.hpp>
 #include <otp/registry.hpp>
+#include <otp/server.hpp>
 #include <otp/supervisor.hpp>
 
 #include <asio/io_context.hpp>
@@ -245,6 +246,68 @@ otp::process<int> w6() {
   otp::exit(r, otp::exit_reason::shutdown());
 }
 
+// ---- W5 call: a server answers x with x + 1, 1,000,000 calls in a row, each
+// with the default 5 s timeout (GenServer.call's).
+
+struct w5_server : otp::server<w5_server> {
+  std::int64_t handle_call(std::int64_t x) const { return x + 1; }
+};
+
+otp::process<> w5() {
+  const std::int64_t n = env_or("W5_N", small() ? 10000 : 1000000);
+  auto srv = (co_await otp::start_server<w5_server>()).value();
+  double t = now_ns();
+  for (std::int64_t k = n; k > 0; --k) {
+    auto r = co_await otp::call(srv, k);
+    if (r.value() != k + 1) throw std::runtime_error("w5: wrong reply");
+  }
+  report("w5_ns_per_call", (now_ns() - t) / static_cast<double>(n), "ns");
+  (void)co_await otp::stop(srv);
+}
+
+// ---- W7 restart: a one_for_one supervisor with one server under a local
+// name; W7_N times (default 10,000) crash it with a cast that throws, then
+// call it by name until the restarted one answers. Also the average over the
+// first 1,000 cycles, and the failed calls per cycle.
+
+struct w7_worker : otp::server<w7_worker> {
+  struct ping {};
+  struct crash {};
+  int handle_call(ping) const { return 1; }
+  void handle_cast(crash) { throw std::runtime_error("boom"); }
+};
+
+otp::process<> w7() {
+  const std::int64_t n = env_or("W7_N", small() ? 1000 : 10000);
+  const otp::name worker = otp::local("w7_worker");
+  std::vector<otp::child_spec> children;
+  children.push_back(otp::child<w7_worker>().with(worker));
+  auto flags = otp::supervisor_flags(otp::restart_strategy::one_for_one, 1000000, std::chrono::seconds(1));
+  otp::start_options unlinked;
+  unlinked.link = false;
+  auto sup = (co_await otp::start_supervisor(flags, std::move(children), unlinked)).value();
+  if (!(co_await otp::call<w7_worker>(worker, w7_worker::ping{})).has_value()) throw std::runtime_error("w7: no worker");
+  std::int64_t retries = 0;
+  double first = 0;
+  const double t = now_ns();
+  for (std::int64_t k = 0; k < n; ++k) {
+    if (k == 1000) first = now_ns() - t;
+    (void)otp::cast<w7_worker>(worker, w7_worker::crash{});
+    // A call after the cast reaches the dying server (exited) or nobody
+    // (noproc): the first answer is the restarted one's.
+    while (!(co_await otp::call<w7_worker>(worker, w7_worker::ping{})).has_value()) {
+      ++retries;
+      co_await otp::yield();
+    }
+  }
+  const double el = now_ns() - t;
+  if (n < 1000) first = el;
+  report("w7_us_per_cycle", el / static_cast<double>(n) / 1000.0, "us");
+  report("w7_first1k_us_per_cycle", first / static_cast<double>(std::min<std::int64_t>(n, 1000)) / 1000.0, "us");
+  report("w7_retries_per_cycle", static_cast<double>(retries) / static_cast<double>(n), "");
+  otp::exit(sup, otp::exit_reason::shutdown());
+}
+
 // ---- W9 supervise: (a) a dynamic supervisor starts N children one by one, then
 // is stopped; (b) a one_for_one child crashes and is restarted, CYCLES times.
 // W9_N (default 100,000) and W9_CYCLES (default 10,000) as the Elixir peer.
@@ -300,7 +363,7 @@ otp::process<otp::pid> w9() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w6|w8|w9 [threads]\n");
+    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w5|w6|w7|w8|w9 [threads]\n");
     return 2;
   }
   const std::string w = argv[1];
@@ -309,7 +372,7 @@ int main(int argc, char** argv) {
   asio::io_context io(threads);
   otp::runtime_options o;
   o.shards = static_cast<std::size_t>(threads);
-  if (w == "w9") o.log = nullptr;  // crash logging off, as in the peers' W9
+  if (w == "w7" || w == "w9") o.log = nullptr;  // crash logging off, as in the peers' W7 and W9
   otp::runtime rt(io.get_executor(), o);
   if (w == "w1")
     otp::spawn(rt, w1);
@@ -319,14 +382,18 @@ int main(int argc, char** argv) {
     otp::spawn(rt, w3);
   else if (w == "w4")
     otp::spawn(rt, w4);
+  else if (w == "w5")
+    otp::spawn(rt, w5);
   else if (w == "w6")
     otp::spawn(rt, w6);
+  else if (w == "w7")
+    otp::spawn(rt, w7);
   else if (w == "w8")
     otp::spawn(rt, w8);
   else if (w == "w9")
     otp::spawn(rt, w9);
   else {
-    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w6 w8 w9)\n", w.c_str());
+    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w5 w6 w7 w8 w9)\n", w.c_str());
     return 2;
   }
   std::vector<std::thread> extra;

@@ -288,6 +288,14 @@ static void end_exit_hooks(process_base& p, bool ran) noexcept {
   }
 }
 
+void release_answered(process_base& p) noexcept {
+  while (p.watching && !p.watching->open()) {
+    reply_slot* done = std::exchange(p.watching, p.watching->watch_next);
+    done->release();
+    --p.watch_count;
+  }
+}
+
 namespace {
 /// A request taken into p's mailbox: p answers it with its exit reason if it
 /// ends before anyone replies. This is the request's monitor of p, without
@@ -297,11 +305,7 @@ namespace {
 /// next arrives); the whole list is swept when it doubles, so its length
 /// stays within twice the requests really open. Takes the slot's reference.
 void watch(process_base& p, reply_slot* s) noexcept {
-  while (p.watching && !p.watching->open()) {
-    reply_slot* done = std::exchange(p.watching, p.watching->watch_next);
-    done->release();
-    --p.watch_count;
-  }
+  release_answered(p);
   s->watch_next = std::exchange(p.watching, s);
   if (++p.watch_count < p.watch_prune_at) return;
   for (reply_slot** at = &p.watching; *at;) {

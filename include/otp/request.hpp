@@ -18,12 +18,16 @@
 //                                   dropped, never left in the mailbox
 //   the target is the caller     -> errc::calling_self, at once (it would deadlock)
 //
+// The request is sent when `request` (or `call`) is called, as `send` sends
+// at once; co_await waits for the answer. An awaiter dropped without being
+// awaited gives up the request: a later answer is dropped.
+//
 // Cancellation: if the caller is ended while waiting, the request is
-// abandoned: its monitor and timer are removed and a later reply is dropped.
+// abandoned: its timer is removed and a later reply is dropped.
 // Thread safety: a reply_to may be used from any thread, inside or outside a
 // process; the first reply wins.
 //
-// The server issue's `call` and the supervisor's admin calls are built on it.
+// otp::call (otp/server.hpp) and the supervisor's admin calls are built on it.
 
 #include <otp/process.hpp>
 
@@ -46,14 +50,50 @@ struct reply_value<void> final : reply_slot {
   std::optional<std::monostate> value;
 };
 
+/// The slot of a new request by the calling process, holding `refs`
+/// references (the waiter's, the request node's, the reply_to's: set at
+/// once, no atomic increment). The process's spare slot when it has one of
+/// this type, else a new one.
+template <class R>
+reply_value<R>* slot_for_request(int refs) {
+  process_base* p = current();
+  if (p && p->spare_slot && p->spare_tag == tag_of<R>()) {
+    auto* s = static_cast<reply_value<R>*>(std::exchange(p->spare_slot, nullptr));
+    s->reuse(refs);
+    s->value.reset();
+    return s;
+  }
+  auto* s = new reply_value<R>;
+  s->refs.store(refs, std::memory_order_relaxed);
+  if (p) s->waiter = pid_of(*p);
+  return s;
+}
+
+/// The waiter is done with its slot: kept as the process's spare when nobody
+/// else holds it any more, else released.
+template <class R>
+void give_back(process_base* p, reply_value<R>* s) noexcept {
+  if (p && !p->spare_slot && s->refs.load(std::memory_order_acquire) == 1 && s->waiter.get() == p->core) {
+    p->spare_slot = s;
+    p->spare_tag = tag_of<R>();
+    return;
+  }
+  s->release();
+}
+
+/// Adopts a reference the creator already counted.
+struct adopt_ref_t {
+  explicit adopt_ref_t() = default;
+};
+inline constexpr adopt_ref_t adopt_ref{};
+
 /// A request's message: the target's runtime takes the slot when the message
-/// reaches its mailbox (see the top of this header).
+/// reaches its mailbox (see the top of this header). Adopts one reference.
 template <class M>
 struct request_node final : message_node<M> {
   template <class... A>
-  request_node(reply_slot* s, std::in_place_t, A&&... a)
+  request_node(adopt_ref_t, reply_slot* s, std::in_place_t, A&&... a)
       : message_node<M>(std::in_place, std::forward<A>(a)...), slot_(s) {
-    slot_->retain();
     this->request = true;
   }
   ~request_node() override {
@@ -74,6 +114,8 @@ class reply_to {
   explicit reply_to(detail::reply_value<R>* s) noexcept : s_(s) {
     if (s_) s_->retain();
   }
+  /// Internal: takes a reference the slot's creator counted for it.
+  reply_to(detail::adopt_ref_t, detail::reply_value<R>* s) noexcept : s_(s) {}
   reply_to(const reply_to& o) noexcept : reply_to(o.s_) {}
   reply_to(reply_to&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
   reply_to& operator=(reply_to o) noexcept {
@@ -120,45 +162,42 @@ namespace detail {
 template <class R>
 class request_awaiter final : waiter, timer_entry {
  public:
-  request_awaiter(pid target, node* msg, duration timeout, reply_value<R>* slot) noexcept
-      : target_(std::move(target)), msg_(msg), timeout_(timeout), slot_(slot) {}
+  /// Sends the request `msg` to `target` now, from the calling process (the
+  /// waiter of `slot`); co_await waits for the answer.
+  request_awaiter(const pid& target, node* msg, duration timeout, reply_value<R>* slot) noexcept
+      : p_(current()), timeout_(timeout), slot_(slot) {
+    if (!target) {
+      delete msg;
+      out_.emplace(failed(error(errc::noproc, exit_reason::noproc())));
+      return;
+    }
+    if (p_ && target.id() == p_->id) {
+      delete msg;
+      out_.emplace(failed(error(errc::calling_self)));
+      return;
+    }
+    process_core& t = *as_core(target);
+    // A bounded mailbox counts the request (deliver and the receiver uncount
+    // it) but never refuses it: a caller has one request out at a time.
+    if (t.bound) t.queued.fetch_add(1, std::memory_order_relaxed);
+    active_ = true;
+    undelivered_ = deliver(t, msg) != send_status::delivered;  // ended already
+  }
   /// A request that fails before it is sent (a name nobody holds, say).
-  explicit request_awaiter(error e) : msg_(nullptr), timeout_(), slot_(nullptr) { out_.emplace(failed(std::move(e))); }
+  explicit request_awaiter(error e) : timeout_(), slot_(nullptr) { out_.emplace(failed(std::move(e))); }
   request_awaiter(request_awaiter&& o) noexcept
-      : p_(o.p_), target_(std::move(o.target_)), msg_(std::exchange(o.msg_, nullptr)), timeout_(o.timeout_),
-        slot_(std::exchange(o.slot_, nullptr)), out_(std::move(o.out_)), active_(std::exchange(o.active_, false)),
-        timed_out_(o.timed_out_), undelivered_(o.undelivered_) {}
+      : p_(o.p_), timeout_(o.timeout_), slot_(std::exchange(o.slot_, nullptr)), out_(std::move(o.out_)),
+        active_(std::exchange(o.active_, false)), timed_out_(o.timed_out_), undelivered_(o.undelivered_) {}
   ~request_awaiter() {
     finish();
-    delete msg_;
-    if (slot_) slot_->release();
+    if (slot_) give_back(p_, slot_);
   }
 
   void bind(process_base& p) noexcept { p_ = &p; }
 
-  bool await_ready() {
-    if (out_) return true;
-    if (!target_) {
-      out_.emplace(failed(error(errc::noproc, exit_reason::noproc())));
-      return true;
-    }
-    if (target_.id() == p_->id) {
-      out_.emplace(failed(error(errc::calling_self)));
-      return true;
-    }
-    return false;
-  }
+  bool await_ready() noexcept { return out_.has_value(); }
 
-  void await_suspend(std::coroutine_handle<>) {
-    slot_->waiter = pid_of(*p_);
-    active_ = true;
-    process_core& t = *as_core(target_);
-    // A bounded mailbox counts the request (deliver and the receiver uncount
-    // it) but never refuses it: a caller has one request out at a time.
-    if (t.bound) t.queued.fetch_add(1, std::memory_order_relaxed);
-    undelivered_ = deliver(t, std::exchange(msg_, nullptr)) != send_status::delivered;  // ended already
-    p_->wait = this;
-  }
+  void await_suspend(std::coroutine_handle<>) noexcept { p_->wait = this; }
 
   result<R> await_resume() { return std::move(*out_); }
 
@@ -201,8 +240,6 @@ class request_awaiter final : waiter, timer_entry {
   }
 
   process_base* p_ = nullptr;
-  pid target_;
-  node* msg_;
   duration timeout_;
   reply_value<R>* slot_;
   std::optional<result<R>> out_;
@@ -219,9 +256,16 @@ class request_awaiter final : waiter, timer_entry {
 template <class R, class M, class Build>
 detail::request_awaiter<R> request(const handle<M>& to, Build build,
                                    duration timeout = config::default_call_timeout) {
-  auto* slot = new detail::reply_value<R>;
-  reply_to<R> r(slot);
-  detail::node* msg = new detail::request_node<M>(slot, std::in_place, std::invoke(build, std::move(r)));
+  auto* slot = detail::slot_for_request<R>(3);  // the waiter's, the node's, r's
+  reply_to<R> r(detail::adopt_ref, slot);
+  detail::node* msg;
+  try {
+    msg = new detail::request_node<M>(detail::adopt_ref, slot, std::in_place, std::invoke(build, std::move(r)));
+  } catch (...) {
+    slot->release();  // the node's reference (r let go of its own)
+    slot->release();
+    throw;
+  }
   return detail::request_awaiter<R>(to, msg, timeout, slot);
 }
 

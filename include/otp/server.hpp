@@ -327,8 +327,8 @@ struct letter_node : node {
 
 template <class S, class Req, class R>
 struct call_node final : letter_node<S> {
-  call_node(reply_value<R>* slot, Req r) : req(std::move(r)), from(slot), slot_(slot) {
-    slot_->retain();
+  /// Adopts two of the slot's references: its own and `from`'s.
+  call_node(reply_value<R>* slot, Req r) : req(std::move(r)), from(adopt_ref, slot), slot_(slot) {
     this->request = true;
   }
   ~call_node() override {
@@ -367,10 +367,8 @@ struct info_node final : letter_node<S> {
 /// otp::stop's request: never answered; the server's end answers it.
 template <class S>
 struct stop_node final : letter_node<S> {
-  stop_node(reply_value<void>* slot, exit_reason r) : reason(std::move(r)), slot_(slot) {
-    slot_->retain();
-    this->request = true;
-  }
+  /// Adopts one of the slot's references.
+  stop_node(reply_value<void>* slot, exit_reason r) : reason(std::move(r)), slot_(slot) { this->request = true; }
   ~stop_node() override {
     if (slot_) slot_->release();
   }
@@ -507,6 +505,7 @@ process<letter<S>> server_main(A... args) {
       why = exit_reason::from_current_exception();
       ending = true;
     }
+    release_answered(p);  // the caller finds its slot free for its next call
     if (!ending && s.stop_requested_) {
       why = std::move(s.stop_reason_);
       ending = true;
@@ -627,8 +626,15 @@ template <class S, class Req>
 detail::request_awaiter<reply_of<S, Req>> call(const server_ref<S>& to, Req req,
                                                duration timeout = config::default_call_timeout) {
   using R = reply_of<S, Req>;
-  auto* slot = new detail::reply_value<R>;
-  auto* n = new detail::call_node<S, Req, R>(slot, std::move(req));
+  auto* slot = detail::slot_for_request<R>(3);  // the caller's, the node's, the node's reply_to
+  detail::node* n;
+  try {
+    n = new detail::call_node<S, Req, R>(slot, std::move(req));
+  } catch (...) {
+    slot->refs.store(1, std::memory_order_relaxed);  // nobody else saw it
+    slot->release();
+    throw;
+  }
   return detail::request_awaiter<R>(to, n, timeout, slot);
 }
 /// call by name: errc::noproc when nobody holds `to`, errc::bad_message_type
@@ -729,8 +735,15 @@ class stop_awaiter {
 template <class S>
 detail::stop_awaiter stop(const server_ref<S>& to, exit_reason reason = exit_reason::normal(),
                           duration timeout = duration::max()) {
-  auto* slot = new detail::reply_value<void>;
-  auto* n = new detail::stop_node<S>(slot, reason);
+  auto* slot = detail::slot_for_request<void>(2);  // the caller's, the node's
+  detail::node* n;
+  try {
+    n = new detail::stop_node<S>(slot, reason);
+  } catch (...) {
+    slot->refs.store(1, std::memory_order_relaxed);
+    slot->release();
+    throw;
+  }
   return detail::stop_awaiter(detail::request_awaiter<void>(to, n, timeout, slot), std::move(reason));
 }
 

@@ -310,6 +310,14 @@ struct reply_slot : pooled {
     ended_reason = why;
     publish(target_ended);
   }
+  /// Makes a slot that only its waiter holds (refs == 1) new again, with
+  /// `n` references.
+  void reuse(int n) noexcept {
+    if (state.load(std::memory_order_relaxed) == target_ended) ended_reason = exit_reason();
+    state.store(waiting, std::memory_order_relaxed);
+    refs.store(n, std::memory_order_relaxed);
+    watch_next = nullptr;
+  }
   /// Still waiting for an answer.
   bool open() const noexcept { return state.load(std::memory_order_acquire) == waiting; }
   /// Waiter: give up; false if a value is written or being written.
@@ -395,6 +403,9 @@ struct process_base : pooled {
   explicit process_base(process_core& c) noexcept : core(&c), id(c.id) {}
   process_base(const process_base&) = delete;
   process_base& operator=(const process_base&) = delete;
+  ~process_base() {
+    if (spare_slot) spare_slot->release();
+  }
 
   process_core* const core;
   const std::uint64_t id;
@@ -428,6 +439,10 @@ struct process_base : pooled {
   std::uint32_t watch_count = 0;
   std::uint32_t watch_prune_at = 8;
   reply_slot* ack = nullptr;  ///< set while a synchronous start waits for our init_ack
+  // The reply slot of this process's last request, kept once nobody else
+  // held it, for its next request of the same reply type (request.hpp).
+  reply_slot* spare_slot = nullptr;
+  type_tag spare_tag = nullptr;
   exit_hook* exit_hooks = nullptr;
   // The spawned callable, kept alive as long as the frame refers to it.
   void* closure = nullptr;
@@ -521,6 +536,11 @@ time_point now(process_base& p) noexcept;
 monitor_ref monitor_from(process_base& p, const pid& target);
 bool demonitor_from(process_base& p, const monitor_ref& ref, bool flush);
 void unlink_from(process_base& p, const pid& target);
+/// Lets go of the requests at the front of p's open-request list that were
+/// answered (the list does it lazily otherwise, at the next request): a
+/// server calls it once it has handled a message, so that the caller finds
+/// its slot free for its next request.
+void release_answered(process_base& p) noexcept;
 /// Removes the first exit_message from `from` in p's mailbox, if any.
 void flush_exit_message(process_base& p, const pid& from) noexcept;
 /// Removes a user message from the count of a bounded mailbox.
