@@ -47,9 +47,9 @@ if g++ -O2 -std=c++17 -pthread "$peers/caf/bench.cpp" -o "$bin/caf_bench" -lcaf_
 if g++ -O2 -std=c++20 -pthread "$peers/asio/bench.cpp" -o "$bin/asio_bench"; then have[asio]=1; else skip asio "libasio-dev missing or build failed"; fi
 if g++ -O2 -std=c++20 -pthread "$peers/cpp_registry/naive_registry.cpp" -o "$bin/naive_registry"; then have[naive]=1; fi
 if gcc -O2 -pthread "$peers/probe/cpu_probe.c" -o "$bin/cpu_probe"; then have[probe]=1; fi
-# W6 and W9 run on Elixir (Registry; DynamicSupervisor, Supervisor); their
-# scripts run in place.
-if command -v elixir >/dev/null; then have[elixir]=1; else skip "beam w6 w9" "elixir missing"; fi
+# W5, W6, W7 and W9 run on Elixir (GenServer; Registry; Supervisor,
+# DynamicSupervisor); their scripts run in place.
+if command -v elixir >/dev/null; then have[elixir]=1; else skip "beam w5 w6 w7 w9" "elixir missing"; fi
 
 raw=$(mktemp)
 trap 'rm -f "$raw" "$raw.out" "$raw.rss"' EXIT
@@ -75,15 +75,22 @@ probe() { [ -n "${have[probe]:-}" ] && echo "  cpu probe (2.0 = two free cores):
 echo "== run ($runs runs per cell)"
 probe
 for t in $threads; do
-  for w in w1 w2 w3 w4 w8; do
+  for w in w1 w2 w3 w4 w5 w8; do
     cell otp "$t" "$w" "$ours" "$w" "$t"
-    [ -n "${have[beam]:-}" ] && cell beam "$t" "$w" erl +S "$t" +P 4000000 -noshell -pa "$bin" -run bench main "$w"
+    if [ "$w" = w5 ]; then  # W5 is GenServer.call, in Elixir
+      [ -n "${have[elixir]:-}" ] && cell beam "$t" w5 elixir --erl "+S $t" "$peers/elixir/w5_call.exs"
+    else
+      [ -n "${have[beam]:-}" ] && cell beam "$t" "$w" erl +S "$t" +P 4000000 -noshell -pa "$bin" -run bench main "$w"
+    fi
     [ -n "${have[go]:-}" ] && cell go "$t" "$w" env GOMAXPROCS="$t" "$bin/go_bench" "$w"
     [ -n "${have[caf]:-}" ] && cell caf "$t" "$w" "$bin/caf_bench" "$w" "$t"
     if [ -n "${have[asio]:-}" ]; then
       if [ "$t" = 1 ]; then cell asio 1 "$w" "$bin/asio_bench" "$w" st; else cell asio "$t" "$w" "$bin/asio_bench" "$w" cc2; fi
     fi
   done
+  # W7 restart: a named GenServer under a Supervisor, crashed and called again.
+  cell otp "$t" w7 "$ours" w7 "$t"
+  [ -n "${have[elixir]:-}" ] && cell beam "$t" w7 elixir --erl "+S $t" "$peers/elixir/w7_restart.exs"
   # W6 registry: ours, Elixir's Registry, and the naive shared_mutex map.
   cell otp "$t" w6 "$ours" w6 "$t"
   [ -n "${have[elixir]:-}" ] && cell beam "$t" w6 elixir --erl "+S $t" "$peers/elixir/w6_registry.exs"

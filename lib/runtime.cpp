@@ -976,6 +976,8 @@ runtime::runtime(asio::any_io_executor ex, runtime_options options)
     : core_(std::make_unique<detail::runtime_core>(std::move(ex), std::move(options))) {}
 
 runtime::~runtime() {
+  // Offloaded work may write into a frame destroyed below: let it finish.
+  if (core_->offload_pool) core_->offload_pool->join();
   // Processes still alive here were stranded by io_context::stop(): destroy
   // their frames (their destructors run) without firing links or monitors.
   for (auto& s : core_->shards) {

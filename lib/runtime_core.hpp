@@ -8,11 +8,13 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
+#include <asio/thread_pool.hpp>
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -122,6 +124,8 @@ struct runtime_core {
   std::size_t live_count() const noexcept;
   std::atomic<bool> stopping{false};
   std::unique_ptr<local_names, local_names_deleter> names;  ///< local names (otp/name.hpp)
+  std::once_flag offload_once;
+  std::unique_ptr<asio::thread_pool> offload_pool;  ///< otp::offload's threads (lib/offload.cpp)
 
   void on_idle() noexcept;
   void log(const log_event& e) const noexcept;

@@ -12,6 +12,7 @@
 #include <otp/inspect.hpp>
 #include <otp/messages.hpp>
 #include <otp/name.hpp>
+#include <otp/offload.hpp>
 #include <otp/node.hpp>
 #include <otp/pid.hpp>
 #include <otp/process.hpp>

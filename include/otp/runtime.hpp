@@ -72,6 +72,9 @@ struct runtime_options {
   std::function<void()> on_deadlock;
   /// Grace period of shutdown() before kill.
   duration shutdown_timeout = config::default_shutdown_timeout;
+  /// Threads of the pool otp::offload runs blocking work on (started at the
+  /// first offload). 0: std::thread::hardware_concurrency(), at least 2.
+  std::size_t offload_threads = 0;
 };
 
 class runtime {

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// otp::offload: run blocking work on a thread pool, not on a shard.
+//
+//   std::string text = co_await otp::offload([path] { return read_file(path); });
+//
+// A shard runs many processes on one thread; a process that blocks it (file
+// I/O, a heavy computation, a blocking library call) stalls all of them.
+// `co_await offload(fn)` runs fn() on the runtime's offload pool (BEAM's
+// dirty schedulers) and resumes the process with its result, on its own
+// shard; an exception fn throws is rethrown in the process. Messages keep
+// arriving meanwhile, and exit signals are handled at once.
+//
+// The pool has runtime_options::offload_threads threads (0: as many as the
+// hardware has, at least 2), started at the first offload. Work beyond that
+// waits its turn in the pool's queue.
+//
+// Cancellation: fn cannot be interrupted. A process ended while fn runs
+// (an exit signal, kill, runtime shutdown) ends once fn has returned, and
+// its result is dropped; its links and monitors fire when it ends, except
+// for `kill`, which fires them at once. fn may therefore refer to the
+// process's locals. Runtime destruction waits for running work to finish.
+// Under otp::testing, virtual time stands still while work is offloaded
+// (the runtime counts it as busy): order such tests with messages.
+// Thread safety: fn runs on a pool thread, concurrently with other
+// processes: it must not touch the process's state, nor call otp functions
+// that need a calling process (send, a reply_to, a registry lookup are fine).
+
+#include <otp/asio.hpp>
+
+#include <asio/post.hpp>
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace otp {
+
+namespace detail {
+
+/// The runtime's offload pool (started on first use).
+asio::any_io_executor offload_executor(process_base& p);
+
+template <class F>
+class offload_awaiter final : public asio_op<> {
+ public:
+  using value_type = std::invoke_result_t<F&>;
+
+  explicit offload_awaiter(F f) : f_(std::move(f)) {}
+  offload_awaiter(offload_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<F>)
+      : asio_op<>(std::move(o)), f_(std::move(o.f_)) {}
+
+  void bind(process_base& p) noexcept { this->p_ = &p; }
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<>) {
+    auto done = this->start();
+    asio::post(offload_executor(*this->p_), [this, done = std::move(done)]() mutable {
+      try {
+        if constexpr (std::is_void_v<value_type>) {
+          std::invoke(f_);
+          value_.emplace();
+        } else {
+          value_.emplace(std::invoke(f_));
+        }
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+      // Back to the process's shard: the frame stays alive until then.
+      asio::post(done.ex, std::move(done));
+    });
+    this->started();
+  }
+  value_type await_resume() {
+    if (error_) std::rethrow_exception(error_);
+    if constexpr (!std::is_void_v<value_type>) return std::move(*value_);
+  }
+
+ private:
+  using stored = std::conditional_t<std::is_void_v<value_type>, std::monostate, value_type>;
+  F f_;
+  std::optional<stored> value_;
+  std::exception_ptr error_;
+};
+
+}  // namespace detail
+
+/// Runs `fn()` on the runtime's offload pool and resumes the calling process
+/// with its result (see the top of this header). Inside a process only.
+template <class F>
+detail::offload_awaiter<std::decay_t<F>> offload(F&& fn) {
+  return detail::offload_awaiter<std::decay_t<F>>(std::forward<F>(fn));
+}
+
+}  // namespace otp

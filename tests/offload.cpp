@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// otp::offload: blocking work on the offload pool, never on a shard.
+#include <otp/offload.hpp>
+
+#include <doctest/doctest.h>
+#include <otp/testing.hpp>
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+namespace {
+// Blocks the calling thread until `flag` is set: what a blocking read does.
+void block_until(const std::atomic<bool>& flag) {
+  while (!flag.load(std::memory_order_acquire)) std::this_thread::sleep_for(100us);
+}
+}  // namespace
+
+TEST_SUITE("offload") {
+
+OTP_TEST_CASE("offload: the result comes back to the process, and the shard runs others meanwhile") {
+  // The work blocks until another process of the same shard has run: it
+  // could never finish if it blocked the shard.
+  std::atomic<bool> other_ran{false};
+  otp::spawn([&other_ran]() -> otp::process<> {
+    other_ran.store(true, std::memory_order_release);
+    co_return;
+  });
+  int v = co_await otp::offload([&other_ran] {
+    block_until(other_ran);
+    return 42;
+  });
+  CHECK(v == 42);
+  std::string s = co_await otp::offload([] { return std::string("text"); });
+  CHECK(s == "text");
+  bool ran = false;
+  co_await otp::offload([&ran] { ran = true; });
+  CHECK(ran);
+}
+
+OTP_TEST_CASE("offload: an exception thrown by the work is rethrown in the process") {
+  bool caught = false;
+  try {
+    (void)co_await otp::offload([]() -> int { throw std::runtime_error("disk on fire"); });
+  } catch (const std::runtime_error& e) {
+    caught = std::string(e.what()) == "disk on fire";
+  }
+  CHECK(caught);
+}
+
+// Virtual time stands still while work is offloaded (the runtime is busy),
+// so this test orders its steps with messages, not sleeps.
+OTP_TEST_CASE_M("offload: a process killed while its work runs is dead at once, and its frame goes when the work is done",
+                int) {
+  std::atomic<bool> release{false};
+  std::atomic<bool> work_done{false};
+  std::atomic<bool> frame_gone{false};
+  struct on_destroy {
+    std::atomic<bool>* work_done;
+    std::atomic<bool>* gone;
+    ~on_destroy() {
+      CHECK(work_done->load());  // never before the work returned
+      gone->store(true);
+    }
+  };
+  auto worker = [&](otp::handle<int> test) -> otp::process<> {
+    on_destroy guard{&work_done, &frame_gone};
+    otp::send(test, 1);  // about to offload
+    co_await otp::offload([&] {
+      block_until(release);
+      work_done.store(true);
+    });
+    FAIL("the process must not resume after it was killed");
+  };
+  auto [w, ref] = otp::spawn_monitor(worker, otp::self_as<int>());
+  REQUIRE(std::holds_alternative<int>(co_await otp::receive()));  // it runs its offload now
+  otp::exit(w, otp::exit_reason::kill());
+  auto m = co_await otp::receive();
+  REQUIRE(std::holds_alternative<otp::down_message>(m));
+  CHECK(std::get<otp::down_message>(m).reason == otp::exit_reason::killed());
+  CHECK(!otp::is_alive(w));
+  CHECK(!frame_gone.load());
+  release.store(true);
+  while (!frame_gone.load()) co_await otp::offload([] { std::this_thread::sleep_for(100us); });
+}
+
+}  // TEST_SUITE
