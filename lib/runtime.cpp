@@ -859,7 +859,11 @@ void flush_exit_message(process_base& p, const pid& from) noexcept {
 
 void reply_slot::publish(int final_state) noexcept {
   state.store(final_state, std::memory_order_seq_cst);
-  if (auto* w = as_core(waiter); w && w->try_unblock()) schedule(*w);
+  if (auto* w = as_core(waiter)) {
+    if (w->try_unblock()) schedule(*w);
+  } else {
+    woken();
+  }
 }
 
 }  // namespace otp::detail

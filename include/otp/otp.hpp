@@ -13,6 +13,7 @@
 #include <otp/messages.hpp>
 #include <otp/name.hpp>
 #include <otp/offload.hpp>
+#include <otp/outside.hpp>
 #include <otp/node.hpp>
 #include <otp/pid.hpp>
 #include <otp/process.hpp>

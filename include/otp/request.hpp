@@ -41,12 +41,12 @@ namespace otp {
 
 namespace detail {
 template <class R>
-struct reply_value final : reply_slot {
+struct reply_value : reply_slot {
   std::optional<R> value;
 };
 /// A reply that carries nothing but its arrival (a call answered with ok).
 template <>
-struct reply_value<void> final : reply_slot {
+struct reply_value<void> : reply_slot {
   std::optional<std::monostate> value;
 };
 

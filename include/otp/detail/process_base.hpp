@@ -326,6 +326,10 @@ struct reply_slot : pooled {
     return state.compare_exchange_strong(w, abandoned, std::memory_order_acq_rel);
   }
   bool written() const noexcept { return state.load(std::memory_order_acquire) == written_state; }
+  /// publish() with no waiting process: a slot waited on from outside any
+  /// process (otp/outside.hpp) completes its handler here, on the writer's
+  /// thread.
+  virtual void woken() noexcept {}
   /// The process that was to write the slot has ended (a synchronous start's
   /// child still holding its acknowledgement slot); called by the runtime on
   /// the child's shard after its links fired.

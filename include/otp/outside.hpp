@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// otp from plain Asio code: async_call, async_request, async_cast,
+// async_wait_exit.
+//
+// Code that is not a process (main, an Asio handler, an asio::awaitable
+// coroutine, another thread) cannot co_await otp's awaitables. These are
+// Asio asynchronous operations instead: they take a completion token, so
+//
+//   otp::async_call(srv, get{"k"}, [](otp::result<int> r) { ... });          // a callback
+//   std::future<otp::result<int>> f = otp::async_call(srv, get{"k"}, asio::use_future);
+//   otp::result<int> r = co_await otp::async_call(srv, get{"k"}, asio::use_awaitable);
+//   auto op = otp::async_call(srv, get{"k"}, asio::experimental::deferred);  // run later: op(token)
+//
+// (Asio 1.22's deferred operation cannot be co_awaited directly inside an
+// asio::awaitable; call it with a token: `co_await std::move(op)(asio::use_awaitable)`.)
+//
+// The outcomes are those of otp::call (otp/server.hpp): the reply, or
+// errc::noproc, errc::exited (the server's reason), errc::timeout (a later
+// reply is dropped). calling_self cannot happen: the caller is no process.
+//
+// Completion: the handler runs as if by asio::post on its associated
+// executor; a handler without one runs on the executor of the runtime the
+// target lives on (for a null target, on asio::system_executor). Never
+// inside the call, never on a shard's drain. Outstanding work is counted on
+// that executor until the handler has run, so its io_context::run() does not
+// return before.
+//
+// Cancellation: these operations do not support per-operation cancellation
+// (a bound cancellation slot is ignored); give async_call a timeout instead.
+// Thread safety: call them from any thread.
+
+#include <otp/server.hpp>
+
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
+#include <asio/system_executor.hpp>
+
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace otp {
+
+namespace detail {
+
+/// The executor of the runtime `p` lives on (the default for completions);
+/// for the null pid, the system executor.
+asio::any_io_executor completion_executor(const pid& p);
+
+/// Runs `h(args...)` as if by post on h's associated executor (default
+/// `fallback`), counting outstanding work on it meanwhile.
+template <class Handler>
+class completion {
+ public:
+  using executor_type = asio::associated_executor_t<Handler, asio::any_io_executor>;
+  completion(Handler h, const asio::any_io_executor& fallback)
+      : handler_(std::move(h)),
+        work_(asio::prefer(asio::get_associated_executor(handler_, fallback),
+                           asio::execution::outstanding_work.tracked)) {}
+  /// Once.
+  template <class... A>
+  void post(A... args) {
+    auto ex = work_;
+    asio::post(ex, [h = std::move(handler_), w = std::move(work_), ... a = std::move(args)]() mutable {
+      std::move(h)(std::move(a)...);
+    });
+  }
+
+ private:
+  Handler handler_;
+  std::decay_t<decltype(asio::prefer(std::declval<executor_type>(), asio::execution::outstanding_work.tracked))>
+      work_;
+};
+
+/// A reply slot waited on from outside any process.
+template <class R>
+struct outside_slot : reply_value<R> {
+  /// Completes with `e`; the caller has closed the slot (claim or abandon).
+  virtual void fail(error e) noexcept = 0;
+};
+
+template <class R, class Handler>
+class outside_reply final : public outside_slot<R> {
+ public:
+  outside_reply(Handler h, const asio::any_io_executor& fallback) : done_(std::move(h), fallback) {}
+
+  void woken() noexcept override {  // the answer, or the target's end
+    if (this->state.load(std::memory_order_acquire) == reply_slot::written_state) {
+      if constexpr (std::is_void_v<R>)
+        complete(result<void>(BOOST_OUTCOME_V2_NAMESPACE::success()));
+      else
+        complete(result<R>(BOOST_OUTCOME_V2_NAMESPACE::in_place_type<R>, std::move(*this->value)));
+    } else {
+      const exit_reason& r = this->ended_reason;
+      complete(result<R>(failed(r.is(exit_kind::noproc) ? error(errc::noproc, r) : error(errc::exited, r))));
+    }
+  }
+  void fail(error e) noexcept override { complete(result<R>(failed(std::move(e)))); }
+
+ private:
+  void complete(result<R> r) noexcept {
+    try {
+      done_.post(std::move(r));
+    } catch (...) {  // no memory to post the completion: the handler is dropped
+    }
+  }
+  completion<Handler> done_;
+};
+
+/// The deadline of an outside request, in the target's timer queue.
+template <class R>
+struct outside_deadline final : delayed_send {
+  explicit outside_deadline(outside_slot<R>* s) noexcept : slot(s) {
+    slot->retain();
+    refs.store(1, std::memory_order_relaxed);  // the queue's only: nobody cancels it
+  }
+  ~outside_deadline() override { slot->release(); }
+  void deliver() noexcept override {
+    if (slot->abandon()) slot->fail(error(errc::timeout, exit_reason::timeout()));
+  }
+  outside_slot<R>* slot;
+};
+
+/// Sends `msg` (a request node holding two of the slot's references) to `to`
+/// and arms the deadline; drops the third reference, the caller's.
+template <class R>
+void start_outside(const pid& to, node* msg, outside_slot<R>* slot, duration timeout) {
+  auto* t = as_core(to);
+  bool delivered = false;
+  if (t) {
+    if (t->bound) t->queued.fetch_add(1, std::memory_order_relaxed);  // counted, never refused (request.hpp)
+    delivered = deliver(*t, msg) == send_status::delivered;
+  } else {
+    delete msg;
+  }
+  if (!delivered) {
+    if (slot->claim()) slot->fail(error(errc::noproc, exit_reason::noproc()));
+  } else if (timeout != duration::max()) {
+    try {
+      schedule_delayed(*t, new outside_deadline<R>(slot), timeout);
+    } catch (...) {  // no memory for the deadline: the request waits without one
+    }
+  }
+  slot->release();
+}
+
+template <class R>
+struct initiate_request {
+  template <class Handler, class Make>
+  void operator()(Handler&& h, const pid& to, Make make, duration timeout) const {
+    auto* slot = new outside_reply<R, std::decay_t<Handler>>(std::forward<Handler>(h), completion_executor(to));
+    slot->refs.store(3, std::memory_order_relaxed);  // ours, the node's, the node's reply_to
+    node* msg;
+    try {
+      msg = make(slot);
+    } catch (...) {
+      slot->refs.store(1, std::memory_order_relaxed);
+      slot->release();
+      throw;
+    }
+    start_outside<R>(to, msg, slot, timeout);
+  }
+};
+
+struct initiate_cast {
+  template <class Handler, class Send>
+  void operator()(Handler&& h, const pid& to, Send send) const {
+    completion<std::decay_t<Handler>> done(std::forward<Handler>(h), completion_executor(to));
+    done.post(send());
+  }
+};
+
+/// Completes a waiter for a process's end (lib/outside.cpp places it).
+struct exit_watch : exit_hook {
+  virtual void complete(exit_reason r) noexcept = 0;
+  void on_exit(process_base& p) noexcept override { complete(p.reason); }
+  virtual ~exit_watch() = default;
+};
+/// Runs `w` when the process of `p` ends (at once with noproc if it is dead).
+void watch_exit(const pid& p, exit_watch* w);
+
+template <class Handler>
+struct exit_watch_of final : exit_watch {
+  exit_watch_of(Handler h, const asio::any_io_executor& fallback) : done(std::move(h), fallback) {}
+  void complete(exit_reason r) noexcept override {
+    try {
+      done.post(std::move(r));
+    } catch (...) {
+    }
+    delete this;
+  }
+  void discard() noexcept override { delete this; }
+  completion<Handler> done;
+};
+
+struct initiate_wait_exit {
+  template <class Handler>
+  void operator()(Handler&& h, const pid& p) const {
+    watch_exit(p, new exit_watch_of<std::decay_t<Handler>>(std::forward<Handler>(h), completion_executor(p)));
+  }
+};
+
+}  // namespace detail
+
+/// otp::call from outside any process (see the top of this header): calls the
+/// server `to` with `req`, waiting at most `timeout`. Completion signature:
+/// void(otp::result<reply_of<S, Req>>).
+template <class S, class Req, class Token>
+auto async_call(const server_ref<S>& to, Req req, duration timeout, Token&& token) {
+  using R = reply_of<S, Req>;
+  auto make = [req = std::move(req)](detail::reply_value<R>* slot) mutable -> detail::node* {
+    return new detail::call_node<S, Req, R>(slot, std::move(req));
+  };
+  return asio::async_initiate<Token, void(result<R>)>(detail::initiate_request<R>{}, token, pid(to), std::move(make),
+                                                     timeout);
+}
+/// async_call with the default timeout (5 s, GenServer.call's).
+template <class S, class Req, class Token>
+auto async_call(const server_ref<S>& to, Req req, Token&& token) {
+  return async_call(to, std::move(req), duration(config::default_call_timeout), std::forward<Token>(token));
+}
+
+/// otp::request from outside any process: sends `build(reply_to<R>)` to `to`
+/// and waits at most `timeout` for the answer. Completion signature:
+/// void(otp::result<R>).
+template <class R, class M, class Build, class Token>
+auto async_request(const handle<M>& to, Build build, duration timeout, Token&& token) {
+  auto make = [build = std::move(build)](detail::reply_value<R>* slot) mutable -> detail::node* {
+    reply_to<R> r(detail::adopt_ref, slot);
+    return new detail::request_node<M>(detail::adopt_ref, slot, std::in_place, std::invoke(build, std::move(r)));
+  };
+  return asio::async_initiate<Token, void(result<R>)>(detail::initiate_request<R>{}, token, pid(to), std::move(make),
+                                                     timeout);
+}
+
+/// otp::cast from outside any process, as an Asio operation: the cast
+/// happens at once; the handler gets its send_status. Completion signature:
+/// void(otp::send_status). (A plain otp::cast works from anywhere too.)
+template <class S, class C, class Token>
+auto async_cast(const server_ref<S>& to, C msg, Token&& token) {
+  auto send = [to, msg = std::move(msg)]() mutable { return otp::cast(to, std::move(msg)).status(); };
+  return asio::async_initiate<Token, void(send_status)>(detail::initiate_cast{}, token, pid(to), std::move(send));
+}
+
+/// Waits for the process `p` to end. Completion signature:
+/// void(otp::exit_reason): its exit reason, or noproc when it had ended
+/// already (or `p` is null). Like a monitor, it costs the process nothing
+/// until it ends.
+template <class Token>
+auto async_wait_exit(const pid& p, Token&& token) {
+  return asio::async_initiate<Token, void(exit_reason)>(detail::initiate_wait_exit{}, token, p);
+}
+
+}  // namespace otp

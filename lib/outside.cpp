@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// otp from plain Asio code (see otp/outside.hpp): the parts that reach into
+// the runtime.
+#include <otp/outside.hpp>
+
+#include "runtime_core.hpp"
+
+namespace otp::detail {
+
+asio::any_io_executor completion_executor(const pid& p) {
+  if (auto* c = as_core(p)) return c->home->core.executor;
+  return asio::system_executor();
+}
+
+void watch_exit(const pid& p, exit_watch* w) {
+  auto* c = as_core(p);
+  if (!c) {
+    w->complete(exit_reason::noproc());
+    return;
+  }
+  // The process's exit hooks are its shard's to touch: place the watch there.
+  // A process still ending gets it too, and reports its real reason.
+  auto place = [w, keep = p](shard&) noexcept {
+    process_base* b = as_core(keep)->body;
+    if (!b || b->finished) {
+      w->complete(exit_reason::noproc());
+      return;
+    }
+    w->next_hook = std::exchange(b->exit_hooks, w);
+  };
+  shard& s = *c->home;
+  if (current_shard() == &s)
+    place(s);
+  else
+    s.core.post_to(s, std::move(place));
+}
+
+}  // namespace otp::detail
