@@ -4,7 +4,9 @@
 // inside processes (use_process, the awaitable bridge) are in <otp/asio.hpp>,
 // included here too.
 
+#include <otp/agent.hpp>
 #include <otp/asio.hpp>
+#include <otp/async.hpp>
 #include <otp/clock.hpp>
 #include <otp/config.hpp>
 #include <otp/error.hpp>

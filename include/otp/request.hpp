@@ -183,6 +183,11 @@ class request_awaiter final : waiter, timer_entry {
     active_ = true;
     undelivered_ = deliver(t, msg) != send_status::delivered;  // ended already
   }
+  /// Waits for an answer to `slot`, already handed to whoever will write it
+  /// (an otp::async task); takes the caller's reference.
+  request_awaiter(reply_value<R>* slot, duration timeout) noexcept : p_(current()), timeout_(timeout), slot_(slot) {
+    active_ = true;
+  }
   /// A request that fails before it is sent (a name nobody holds, say).
   explicit request_awaiter(error e) : timeout_(), slot_(nullptr) { out_.emplace(failed(std::move(e))); }
   request_awaiter(request_awaiter&& o) noexcept

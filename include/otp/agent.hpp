@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// otp::agent<V>: a process that holds a value (Elixir's Agent).
+//
+//   auto counter = (co_await otp::start_agent([] { return 0; })).value();
+//   (void)co_await counter.update([](int& n) { ++n; });
+//   int n = (co_await counter.get([](const int& v) { return v; })).value();
+//
+// The value lives in the agent's process; the functions run there, one at a
+// time, in the order they arrive, so concurrent updates never race. An agent
+// is a server (otp/server.hpp): start it linked, under a name, or as a
+// supervisor child; it ends like one.
+//
+// Each operation is a call with a timeout (5 s by default): errc::noproc for
+// a dead agent, errc::exited with its reason when it dies meanwhile (a
+// function that throws crashes it: let it crash), errc::timeout. cast runs a
+// function without waiting.
+//
+// GCC 12 (TOOLCHAIN 6A): a lambda that captures something with a destructor
+// (a std::string) must be a named local, not a temporary inside co_await.
+
+#include <otp/server.hpp>
+
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace otp {
+
+namespace detail {
+
+template <class V>
+struct agent_server : server<agent_server<V>> {
+  template <class F>
+  explicit agent_server(std::in_place_t, F init) : value(std::invoke(init)) {}
+
+  template <class F>
+  struct get_op {
+    F fn;
+  };
+  template <class F>
+  struct update_op {
+    F fn;
+  };
+  template <class F>
+  struct get_and_update_op {
+    F fn;
+  };
+  template <class F>
+  struct cast_op {
+    F fn;
+  };
+
+  template <class F>
+  auto handle_call(get_op<F> op) {
+    return std::invoke(op.fn, std::as_const(value));
+  }
+  template <class F>
+  void handle_call(update_op<F> op) {
+    std::invoke(op.fn, value);
+  }
+  template <class F>
+  auto handle_call(get_and_update_op<F> op) {
+    return std::invoke(op.fn, value);
+  }
+  template <class F>
+  void handle_cast(cast_op<F> op) {
+    std::invoke(op.fn, value);
+  }
+
+  V value;
+};
+
+}  // namespace detail
+
+/// A handle to an agent holding a V. A pid too (link, monitor, exit).
+template <class V>
+class agent {
+ public:
+  using value_type = V;
+  using server_type = detail::agent_server<V>;
+
+  agent() noexcept = default;
+  explicit agent(server_ref<server_type> s) noexcept : s_(std::move(s)) {}
+
+  /// fn(const V&) -> R runs in the agent; returns result<R>.
+  template <class F>
+  auto get(F fn, duration timeout = config::default_call_timeout) const {
+    return otp::call(s_, typename server_type::template get_op<F>{std::move(fn)}, timeout);
+  }
+  /// fn(V&) changes the value; returns result<void> once it ran.
+  template <class F>
+  auto update(F fn, duration timeout = config::default_call_timeout) const {
+    return otp::call(s_, typename server_type::template update_op<F>{std::move(fn)}, timeout);
+  }
+  /// fn(V&) -> R may change the value and returns what the caller gets: result<R>.
+  template <class F>
+  auto get_and_update(F fn, duration timeout = config::default_call_timeout) const {
+    return otp::call(s_, typename server_type::template get_and_update_op<F>{std::move(fn)}, timeout);
+  }
+  /// fn(V&) runs in the agent later; no waiting (a dead agent drops it).
+  template <class F>
+  send_status cast(F fn) const {
+    return otp::cast(s_, typename server_type::template cast_op<F>{std::move(fn)}).status();
+  }
+  /// Stops the agent (otp::stop): result<void>.
+  auto stop(exit_reason reason = exit_reason::normal(), duration timeout = duration::max()) const {
+    return otp::stop(s_, std::move(reason), timeout);
+  }
+
+  const server_ref<server_type>& ref() const noexcept { return s_; }
+  operator const pid&() const noexcept { return s_; }  // NOLINT: link, monitor, exit take it as a pid
+  explicit operator bool() const noexcept { return static_cast<bool>(s_); }
+
+  /// A child spec that starts an agent with `init` (a permanent worker).
+  template <class F>
+  static child_spec child_spec(std::string id, F init) {
+    return otp::child_spec(std::move(id), start_fn(&detail::server_main<server_type, std::in_place_t, F>,
+                                                   std::in_place, std::move(init)));
+  }
+
+ private:
+  server_ref<server_type> s_;
+};
+
+namespace detail {
+template <class V, class Start>
+class agent_start {
+ public:
+  explicit agent_start(Start s) : inner_(std::move(s)) {}
+  void bind(process_base& p) noexcept { inner_.bind(p); }
+  bool await_ready() { return inner_.await_ready(); }
+  void await_suspend(std::coroutine_handle<> h) { inner_.await_suspend(h); }
+  result<agent<V>> await_resume() {
+    auto r = inner_.await_resume();
+    if (!r) return r.error();
+    return agent<V>(std::move(r).value());
+  }
+
+ private:
+  Start inner_;
+};
+}  // namespace detail
+
+/// Starts an agent whose value is `init()`, run inside the new process,
+/// linked to the caller (`o`: a name, no link, a start timeout). Returns its
+/// handle, or errc::start_failed when init throws.
+template <class F>
+auto start_agent(F init, const start_options& o = {}) {
+  using V = std::decay_t<std::invoke_result_t<F&>>;
+  auto s = start_server_opt<detail::agent_server<V>>(o, std::in_place, std::move(init));
+  return detail::agent_start<V, decltype(s)>(std::move(s));
+}
+
+}  // namespace otp
