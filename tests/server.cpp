@@ -548,3 +548,70 @@ OTP_TEST_CASE("child spec: a supervisor starts a server from its default child s
 }
 
 }  // TEST_SUITE
+
+namespace {
+// Counts what its clients add; a `later` call is answered by a helper
+// process on the other shard (a deferred reply crossing threads).
+struct tally : otp::server<tally> {
+  struct add {
+    int n;
+  };
+  struct add_call {
+    int n;
+  };
+  struct later {
+    using reply = int;
+    int n;
+  };
+  struct total {};
+  int handle_call(add_call a) { return sum += a.n; }
+  otp::noreply_t handle_call(later l, otp::reply_to<int> from) {
+    sum += l.n;
+    otp::spawn_options there;
+    there.shard = 0;
+    otp::spawn_opt(there, [](otp::reply_to<int> r, int v) -> otp::process<> {
+      r.send(v);
+      co_return;
+    }, from, l.n);
+    return otp::noreply;
+  }
+  void handle_cast(add a) { sum += a.n; }
+  long handle_call(total) const { return sum; }
+  long sum = 0;
+};
+}  // namespace
+
+TEST_CASE("two threads: calls, casts and deferred replies from both shards are each answered once") {
+  otp::testing::options o;
+  o.threads = 2;
+  std::atomic<long> seen{-1};
+  auto r = otp::testing::run([&seen]() -> otp::process<> {
+    constexpr int clients = 20, rounds = 200;
+    otp::start_options far;
+    far.spawn.shard = 1;
+    auto srv = (co_await otp::start_server_opt<tally>(far)).value();
+    auto client = [](otp::server_ref<tally> s) -> otp::process<> {
+      for (int i = 0; i < rounds; ++i) {
+        otp::cast(s, tally::add{1});
+        if ((co_await otp::call(s, tally::add_call{1})).value() <= 0) FAIL("a total went backwards");
+        if ((co_await otp::call(s, tally::later{1})).value() != 1) FAIL("a deferred reply was wrong");
+      }
+    };
+    std::vector<otp::monitor_ref> refs;
+    for (int i = 0; i < clients; ++i) {
+      otp::spawn_options opt;
+      opt.shard = i % 2;
+      opt.monitor = true;
+      refs.push_back(otp::spawn_opt(opt, client, srv).monitor);
+    }
+    for (int i = 0; i < clients; ++i) {
+      auto m = co_await otp::receive();
+      if (std::get<otp::down_message>(m).reason != otp::exit_reason::normal()) FAIL("a client failed");
+    }
+    seen = (co_await otp::call(srv, tally::total{})).value();
+    (void)co_await otp::stop(srv);
+  }, o);
+  for (auto& f : r.failures) MESSAGE(f);
+  CHECK(r.ok());
+  CHECK(seen == 20L * 200 * 3);
+}

@@ -125,21 +125,12 @@ class agent {
 };
 
 namespace detail {
-template <class V, class Start>
-class agent_start {
- public:
-  explicit agent_start(Start s) : inner_(std::move(s)) {}
-  void bind(process_base& p) noexcept { inner_.bind(p); }
-  bool await_ready() { return inner_.await_ready(); }
-  void await_suspend(std::coroutine_handle<> h) { inner_.await_suspend(h); }
-  result<agent<V>> await_resume() {
-    auto r = inner_.await_resume();
+template <class V>
+struct to_agent {
+  result<agent<V>> operator()(result<server_ref<agent_server<V>>> r) const {
     if (!r) return r.error();
     return agent<V>(std::move(r).value());
   }
-
- private:
-  Start inner_;
 };
 }  // namespace detail
 
@@ -150,7 +141,7 @@ template <class F>
 auto start_agent(F init, const start_options& o = {}) {
   using V = std::decay_t<std::invoke_result_t<F&>>;
   auto s = start_server_opt<detail::agent_server<V>>(o, std::in_place, std::move(init));
-  return detail::agent_start<V, decltype(s)>(std::move(s));
+  return detail::mapped_awaiter<decltype(s), detail::to_agent<V>>(std::move(s), {});
 }
 
 }  // namespace otp

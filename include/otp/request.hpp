@@ -253,6 +253,21 @@ class request_awaiter final : waiter, timer_entry {
   bool undelivered_ = false;
 };
 
+/// An awaiter whose result is fn(what `inner` gives).
+template <class Inner, class Fn>
+class mapped_awaiter {
+ public:
+  mapped_awaiter(Inner inner, Fn fn) : inner_(std::move(inner)), fn_(std::move(fn)) {}
+  void bind(process_base& p) noexcept { inner_.bind(p); }
+  bool await_ready() { return inner_.await_ready(); }
+  decltype(auto) await_suspend(std::coroutine_handle<> h) { return inner_.await_suspend(h); }
+  decltype(auto) await_resume() { return fn_(inner_.await_resume()); }
+
+ private:
+  Inner inner_;
+  Fn fn_;
+};
+
 }  // namespace detail
 
 /// Sends `build(reply_to<R>)` (which returns the target's message type) to

@@ -677,53 +677,27 @@ sent send(const server_ref<S>& to, I msg) {
   return detail::send_with(to, [&] { return new detail::info_node<S, I>(std::move(msg)); });
 }
 
-namespace detail {
-template <class S, class I>
-struct delayed_info final : delayed_send {
-  delayed_info(server_ref<S> t, I m) : to(std::move(t)), msg(std::move(m)) {}
-  server_ref<S> to;
-  std::optional<I> msg;
-  void deliver() noexcept override {
-    try {
-      (void)otp::send(to, std::move(*msg));
-    } catch (...) {  // allocation failure: lost, as a dead target's message would be
-    }
-  }
-};
-}  // namespace detail
-
 /// Sends `msg` to S's handle_info after `delay` (Process.send_after to a
 /// GenServer); see otp/timer.hpp.
 template <class S, class I, class Rep, class Period>
 timer_ref send_after(std::chrono::duration<Rep, Period> delay, const server_ref<S>& to, I msg) {
   static_assert(detail::has_info<S, I>, "the server has no handle_info for this type");
-  auto* p = detail::as_core(to);
-  if (!p || p->exiting.load(std::memory_order_acquire)) return {};
-  auto* e = new detail::delayed_info<S, I>(to, std::move(msg));
-  detail::schedule_delayed(*p, e, std::chrono::duration_cast<duration>(delay));
-  return timer_ref(e);
+  return detail::schedule_message(std::chrono::duration_cast<duration>(delay), to, std::move(msg));
 }
 
 // ---------------------------------------------------------------- stop
 
 namespace detail {
-class stop_awaiter {
- public:
-  stop_awaiter(request_awaiter<void> inner, exit_reason asked) : inner_(std::move(inner)), asked_(std::move(asked)) {}
-  void bind(process_base& p) noexcept { inner_.bind(p); }
-  bool await_ready() { return inner_.await_ready(); }
-  void await_suspend(std::coroutine_handle<> h) { inner_.await_suspend(h); }
-  result<void> await_resume() {
-    auto r = inner_.await_resume();
+/// otp::stop's outcome: the server's end answers the request.
+struct stop_outcome {
+  exit_reason asked;
+  result<void> operator()(result<void> r) const {
     if (r) return ok();  // cannot happen: nobody answers a stop
-    if (r.error() == errc::exited && r.error().reason == asked_) return ok();
+    if (r.error() == errc::exited && r.error().reason == asked) return ok();
     return r.error();
   }
-
- private:
-  request_awaiter<void> inner_;
-  exit_reason asked_;
 };
+using stop_awaiter = mapped_awaiter<request_awaiter<void>, stop_outcome>;
 }  // namespace detail
 
 /// Asks `to` to stop with `reason` (GenServer.stop): the request waits its
@@ -744,7 +718,7 @@ detail::stop_awaiter stop(const server_ref<S>& to, exit_reason reason = exit_rea
     slot->release();
     throw;
   }
-  return detail::stop_awaiter(detail::request_awaiter<void>(to, n, timeout, slot), std::move(reason));
+  return detail::stop_awaiter(detail::request_awaiter<void>(to, n, timeout, slot), detail::stop_outcome{std::move(reason)});
 }
 
 }  // namespace otp

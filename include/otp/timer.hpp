@@ -32,14 +32,15 @@ struct delayed_send : timer_entry {
   virtual ~delayed_send() = default;
 };
 
-template <class M>
+/// `msg` for `to`, a handle<M> (or a server_ref, whose send goes to handle_info).
+template <class H, class M>
 struct delayed_message final : delayed_send {
-  delayed_message(handle<M> t, M m) : to(std::move(t)), msg(std::move(m)) {}
-  handle<M> to;
+  delayed_message(H t, M m) : to(std::move(t)), msg(std::move(m)) {}
+  H to;
   std::optional<M> msg;
   void deliver() noexcept override {
     try {
-      (void)otp::send(to, std::move(*msg));
+      (void)send(to, std::move(*msg));  // found by ADL: otp::send for this handle
     } catch (...) {  // allocation failure: the message is lost, as a dead target's would be
     }
   }
@@ -82,13 +83,22 @@ class timer_ref {
 
 /// Sends `msg` to `to` after `delay` on the runtime's clock. A null or dead
 /// target gives an empty timer_ref and sends nothing.
-template <class M, class Rep, class Period>
-timer_ref send_after(std::chrono::duration<Rep, Period> delay, const handle<M>& to, std::type_identity_t<M> msg) {
-  auto* p = detail::as_core(to);
+namespace detail {
+/// send_after's body, for any handle type H that `send` takes.
+template <class H, class M>
+timer_ref schedule_message(duration delay, const H& to, M msg) {
+  auto* p = as_core(to);
   if (!p || p->exiting.load(std::memory_order_acquire)) return {};
-  auto* e = new detail::delayed_message<M>(to, std::move(msg));
-  detail::schedule_delayed(*p, e, std::chrono::duration_cast<duration>(delay));
+  auto* e = new delayed_message<H, M>(to, std::move(msg));
+  schedule_delayed(*p, e, delay);
   return timer_ref(e);
 }
+}  // namespace detail
+
+template <class M, class Rep, class Period>
+timer_ref send_after(std::chrono::duration<Rep, Period> delay, const handle<M>& to, std::type_identity_t<M> msg) {
+  return detail::schedule_message(std::chrono::duration_cast<duration>(delay), to, std::move(msg));
+}
+
 
 }  // namespace otp
