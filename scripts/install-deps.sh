@@ -7,7 +7,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(build-essential g++-12 cmake ninja-build libasio-dev libboost-dev doctest-dev)
+packages=(build-essential g++-12 cmake ninja-build libasio-dev libboost-dev doctest-dev libhttp-parser-dev curl)
 for arg in "$@"; do
   case "$arg" in
     --ci) packages+=(clang-16 libclang-rt-16-dev) ;;

@@ -5,10 +5,18 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include "http.hpp"
 #include "todo.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
 
 #include <otp/testing.hpp>
 
+#include <array>
 #include <atomic>
 #include <unistd.h>
 #include <filesystem>
@@ -148,6 +156,79 @@ OTP_TEST_CASE_M("two first uses of a list at once start one server", otp::pid) {
                      otp::supervisor_ref::from(otp::local("todo_cache").whereis()).value())))
                     .value();
   CHECK(counts.active == 1);
+  co_await stop_system(sup);
+}
+
+namespace {
+// A blocking HTTP client for one request (run it through otp::offload).
+std::string http_roundtrip(unsigned short port, std::string raw) {
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  asio::write(s, asio::buffer(raw));
+  std::string got;
+  std::error_code ec;
+  std::array<char, 4096> buf;
+  for (;;) {
+    std::size_t n = s.read_some(asio::buffer(buf), ec);
+    got.append(buf.data(), n);
+    if (ec) break;
+  }
+  return got;
+}
+std::string req(const std::string& method, const std::string& target) {
+  return method + " " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+}
+bool starts(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+}  // namespace
+
+OTP_TEST_CASE("HTTP: entries added with POST come back with GET; bad requests get a 4xx and harm nothing") {
+  data_folder data;
+  auto kids = todo::system::children(data.path);
+  kids.push_back(todo::http::child_spec(0));
+  auto sup = (co_await otp::start_supervisor(otp::supervisor_flags(), std::move(kids))).value();
+  const unsigned short port = todo::http::bound_port();
+  REQUIRE(port != 0);
+  auto ask = [port](std::string raw) { return [port, raw] { return http_roundtrip(port, raw); }; };
+
+  auto add1 = ask(req("POST", "/add_entry?list=bob&date=2026-11-22&title=Dentist%20at%209"));
+  CHECK(starts(co_await otp::offload(add1), "HTTP/1.1 200 OK"));
+  auto add2 = ask(req("POST", "/add_entry?list=bob&date=2026-11-22&title=Shopping"));
+  CHECK(starts(co_await otp::offload(add2), "HTTP/1.1 200 OK"));
+  auto get = ask(req("GET", "/entries?list=bob&date=2026-11-22"));
+  auto got = co_await otp::offload(get);
+  CHECK(starts(got, "HTTP/1.1 200 OK"));
+  CHECK(got.find("1 2026-11-22 Dentist at 9\n2 2026-11-22 Shopping\n") != std::string::npos);
+  auto upd = ask(req("POST", "/update_entry?list=bob&id=2&date=2026-11-23&title=Shop"));
+  CHECK(starts(co_await otp::offload(upd), "HTTP/1.1 200 OK"));
+  auto del_missing = ask(req("POST", "/delete_entry?list=bob&id=99"));
+  CHECK(starts(co_await otp::offload(del_missing), "HTTP/1.1 404"));
+
+  struct bad_case {
+    std::string raw, status, says;
+  };
+  std::vector<bad_case> bad{
+      {req("GET", "/nowhere"), "404", "no such path"},
+      {req("POST", "/entries?list=bob&date=2026-11-22"), "405", "use GET"},
+      {req("GET", "/entries?date=2026-11-22"), "400", "missing parameter 'list'"},
+      {req("GET", "/entries?list=bob&date=tomorrow"), "400", "YYYY-MM-DD"},
+      {req("POST", "/delete_entry?list=bob&id=one"), "400", "id must be a number"},
+      {req("GET", "/entries?list=bob&date=2026-11-2%"), "400", "malformed URL"},
+      {"this is not HTTP\r\n\r\n", "400", ""},
+      {"POST /add_entry HTTP/1.1\r\nContent-Length: 999999\r\n\r\n", "413", "body too large"},
+      {"GET /" + std::string(5000, 'a') + " HTTP/1.1\r\n\r\n", "414", "URL too long"},
+  };
+  for (auto& b : bad) {
+    auto call = ask(b.raw);
+    auto answer = co_await otp::offload(call);
+    CHECK_MESSAGE(starts(answer, "HTTP/1.1 " + b.status), b.raw.substr(0, 60));
+    CHECK_MESSAGE(answer.find(b.says) != std::string::npos, answer);
+  }
+  // None of it harmed the list.
+  auto again = co_await otp::offload(get);
+  CHECK(again.find("1 2026-11-22 Dentist at 9\n") != std::string::npos);
+  auto moved = ask(req("GET", "/entries?list=bob&date=2026-11-23"));
+  CHECK((co_await otp::offload(moved)).find("2 2026-11-23 Shop\n") != std::string::npos);
   co_await stop_system(sup);
 }
 
