@@ -221,6 +221,15 @@ otp::task<response> handle(request r) {
     for (auto& e : got.value()) out.body += std::to_string(e.id) + " " + e.date + " " + e.title + "\n";
     co_return out;
   }
+  if (r.path == "/crash") {
+    if (!is_post) co_return bad(405, "use POST for /crash");
+    auto* list = p.get("list", 100);
+    if (!list) co_return bad(400, p.missing);
+    auto srv = co_await cache::server_process(*list);
+    if (!srv) co_return bad(503, describe(srv.error()));
+    otp::cast(srv.value(), server::crash{});
+    co_return response(200, "crashing the server of " + *list + " (" + srv.value().to_string() + ")\n");
+  }
   const bool add = r.path == "/add_entry", update = r.path == "/update_entry", remove = r.path == "/delete_entry";
   if (!add && !update && !remove) co_return bad(404, "no such path: " + r.path);
   if (!is_post) co_return bad(405, "use POST for " + r.path);

@@ -6,6 +6,7 @@
 //   GET  /entries?list=bob&date=2026-11-22
 //   POST /update_entry?list=bob&id=1&date=2026-11-23&title=Dentist
 //   POST /delete_entry?list=bob&id=1
+//   POST /crash?list=bob          crashes bob's server, to watch it come back
 //
 // An acceptor process under a supervisor hands each connection to a
 // temporary child of a dynamic supervisor (at most max_connections; more are

@@ -116,6 +116,8 @@ void server::handle_cast(add_entry a) {
   database::store(name, items);
 }
 
+void server::handle_cast(crash) { throw std::runtime_error("crashed on purpose (POST /crash)"); }
+
 bool server::handle_call(const update_entry& u) {
   if (!items.update(u.id, u.date, u.title)) return false;
   database::store(name, items);

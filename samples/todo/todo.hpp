@@ -90,10 +90,13 @@ struct server : otp::server<server> {
     std::string date;
   };
   struct load {};  // the continue step
+  struct crash {};  // a cast that throws: for the demo, to watch a crash and the restart
+
 
   explicit server(std::string list_name);
   otp::task<void> handle_continue(load);
   void handle_cast(add_entry a);
+  [[noreturn]] void handle_cast(crash);
   bool handle_call(const update_entry& u);
   bool handle_call(const delete_entry& d);
   std::vector<entry> handle_call(const entries& q) const;
