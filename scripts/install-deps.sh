@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(build-essential g++-12 cmake ninja-build libasio-dev libboost-dev doctest-dev libhttp-parser-dev curl)
 for arg in "$@"; do
   case "$arg" in
-    --ci) packages+=(clang-16 libclang-rt-16-dev) ;;
+    --ci) packages+=(clang-16 libclang-rt-16-dev libfuzzer-16-dev) ;;
     --peers) packages+=(erlang-nox elixir golang-go libcaf-dev python3 time) ;;
     -h|--help) sed -n '2,6s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg' (use --ci and/or --peers)" >&2; exit 2 ;;
