@@ -20,6 +20,11 @@
 // declares a test whose body is such a process (message type otp::nothing);
 // OTP_TEST_CASE_M("name", M) gives the body the message type M.
 //
+// Virtual time moves only when the runtime is idle: while a process awaits a
+// socket, an Asio timer of its own or offloaded work, the clock stands still
+// (the runtime is busy). Tests of network code wait with otp::yield() or for
+// messages, not with sleep_for.
+//
 // Multi-threaded runs (options::threads > 1, one shard per thread) use the
 // same virtual clock; doctest's CHECK is not thread-safe, so check from the
 // body only.

@@ -152,6 +152,10 @@ otp::child_spec child_spec() {
 }
 
 otp::task<otp::result<otp::server_ref<server>>> server_process(std::string list_name) {
+  // Running already (the common case): found without a lock, and without
+  // making every request wait its turn at the cache's supervisor.
+  if (otp::pid running = process_registry.whereis("todo_server:" + list_name))
+    co_return otp::server_ref<server>::from(std::move(running));
   auto sup = otp::supervisor_ref::from(otp::local(cache_name).whereis());
   if (!sup) co_return sup.error();
   auto spec = server::child_spec(list_name);

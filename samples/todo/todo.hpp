@@ -113,8 +113,10 @@ struct server : otp::server<server> {
 namespace cache {
 /// A dynamic supervisor of to-do servers, named otp::local("todo_cache").
 otp::child_spec child_spec();
-/// The server of `list_name`: started on first use, else the running one.
-/// Two first uses at once start one server (the name decides).
+/// The server of `list_name`: the running one, found in the registry
+/// without a lock; else started under the cache's supervisor. Two first
+/// uses at once start one server (the name decides: the loser gets
+/// already_started with the winner's pid).
 otp::task<otp::result<otp::server_ref<server>>> server_process(std::string list_name);
 }  // namespace cache
 
