@@ -14,7 +14,9 @@
 // Each operation is a call with a timeout (5 s by default): errc::noproc for
 // a dead agent, errc::exited with its reason when it dies meanwhile (a
 // function that throws crashes it: let it crash), errc::timeout. cast runs a
-// function without waiting.
+// function without waiting. Cancellation: a caller ended while waiting stops
+// waiting; the function still runs in the agent. Thread safety: a handle is a
+// value; the operations need a calling process (cast works from anywhere).
 //
 // GCC 12 (TOOLCHAIN 6A): a lambda that captures something with a destructor
 // (a std::string) must be a named local, not a temporary inside co_await.

@@ -20,6 +20,10 @@
 // its result is dropped; its links and monitors fire when it ends, except
 // for `kill`, which fires them at once. fn may therefore refer to the
 // process's locals. Runtime destruction waits for running work to finish.
+// GCC 12 (TOOLCHAIN 6A): a lambda that captures something with a destructor
+// (a std::string by value) must be a named local, not a temporary inside the
+// co_await: `auto read = [path] { ... }; co_await otp::offload(read);`.
+//
 // Under otp::testing, virtual time stands still while work is offloaded
 // (the runtime counts it as busy): order such tests with messages.
 // Thread safety: fn runs on a pool thread, concurrently with other

@@ -669,7 +669,7 @@ result<send_status> cast(const name& to, C msg) {
 }
 
 /// Sends `msg` to S's handle_info (a plain message, as Kernel.send to a
-/// GenServer). As otp::send otherwise.
+/// GenServer). As otp::send otherwise: never fails, safe from any thread.
 template <class S, class I>
   requires(!std::is_same_v<std::remove_cvref_t<I>, std::in_place_t>)
 sent send(const server_ref<S>& to, I msg) {
@@ -706,6 +706,9 @@ using stop_awaiter = mapped_awaiter<request_awaiter<void>, stop_outcome>;
 /// reason if it ended with another (terminate threw, or it crashed first);
 /// errc::noproc if it was dead; errc::timeout after `timeout` (the server
 /// goes on stopping); errc::calling_self for the caller itself.
+/// Cancellation: a caller ended while waiting stops waiting; the stop
+/// request stays in the server's mailbox and is carried out. Inside a
+/// process only.
 template <class S>
 detail::stop_awaiter stop(const server_ref<S>& to, exit_reason reason = exit_reason::normal(),
                           duration timeout = duration::max()) {
