@@ -21,10 +21,7 @@ void log_unexpected(process_base& p, const char* server_type, const std::string&
   core.log(e);
 }
 
-exit_reason reason_of(const std::exception& e) {
-  if (auto* x = dynamic_cast<const exit_exception*>(&e)) return x->reason();
-  return exit_reason::error(demangle(typeid(e).name()), e.what());
-}
+exit_reason reason_of(const std::exception& e) { return exit_reason::error(demangle(typeid(e).name()), e.what()); }
 
 void end_with(process_base& p, exit_reason r) noexcept {
   if (!p.exit_pending) p.reason = std::move(r);

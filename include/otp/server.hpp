@@ -399,7 +399,8 @@ struct take_node {
 std::string readable_type_name(const char* mangled);
 /// Logs a message a server had no handler for (GenServer's "unexpected message").
 void log_unexpected(process_base& p, const char* server_type, const std::string& what);
-/// The exit reason of an exception that escaped a callback, without a rethrow.
+/// The `error` exit reason of an exception that escaped a callback, without a
+/// rethrow (callers catch otp::exit_exception first).
 exit_reason reason_of(const std::exception& e);
 /// Ends the running body with `r` when it returns (unless a signal ended it first).
 void end_with(process_base& p, exit_reason r) noexcept;
