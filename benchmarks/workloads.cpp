@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// otp_bench <w1|w2|w3|w4|w5|w6|w7|w8|w9> [threads]: the workloads of shared/peers
-// (README there), same parameters, same `RESULT <metric> <value> <unit>`
+// otp_bench <w1|w2|w3|w4|w5|w6|w7|w8|w9|micro> [threads]: the workloads of
+// benchmarks/peers/README.md, same parameters, same `RESULT <metric> <value> <unit>`
 // lines. OTP_BENCH_SMALL=1 shrinks N for smoke runs. With 2 threads the
 // runtime has 2 shards: W1's subtrees, W3's ring and W8's producers are
 // spread over them; W2 and W4 keep the default placement (the spawner's
@@ -13,6 +13,7 @@
 
 #include <asio/io_context.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -359,11 +360,100 @@ otp::process<otp::pid> w9() {
   otp::exit(sup, otp::exit_reason::shutdown());
 }
 
+
+// ---- micro: what one operation costs, measured by one process on one thread
+// (benchmarks/peers/README.md, "Micro-operations"). Each loop alone is timed.
+
+std::atomic<std::int64_t> micro_live{0};
+otp::process<> micro_nop() {
+  micro_live.fetch_sub(1, std::memory_order_relaxed);
+  co_return;
+}
+
+otp::process<int> micro_idle() { (void)co_await otp::receive(); }
+
+otp::process<int> micro_holder(otp::registry<std::string> reg, std::string key, otp::handle<std::int64_t> done) {
+  if (!reg.register_self(std::move(key)).has_value()) throw std::runtime_error("micro: register failed");
+  otp::send(done, std::int64_t(1));
+  (void)co_await otp::receive();
+}
+
+otp::process<std::int64_t> micro() {
+  const std::int64_t msgs = small() ? 10000 : 1000000, procs = small() ? 1000 : 100000;
+  const std::int64_t lookups = small() ? 10000 : 1000000, calls = small() ? 1000 : 100000;
+  auto me = otp::self_as<std::int64_t>();
+
+  // send: into the process's own mailbox, nobody receiving; then receive them.
+  double t = now_ns();
+  for (std::int64_t i = 0; i < msgs; ++i) otp::send(me, i);
+  report("m_send_ns", (now_ns() - t) / static_cast<double>(msgs), "ns");
+  t = now_ns();
+  for (std::int64_t i = 0; i < msgs; ++i)
+    if (std::get<std::int64_t>(co_await otp::receive()) != i) throw std::runtime_error("micro: receive out of order");
+  report("m_receive_ns", (now_ns() - t) / static_cast<double>(msgs), "ns");
+
+  // spawn: processes whose body returns at once, until every one has ended.
+  micro_live.store(procs);
+  t = now_ns();
+  for (std::int64_t i = 0; i < procs; ++i) otp::spawn(micro_nop);
+  while (micro_live.load(std::memory_order_relaxed) != 0) co_await otp::yield();
+  report("m_spawn_ns", (now_ns() - t) / static_cast<double>(procs), "ns");
+
+  // link and monitor: once to each of 100,000 idle processes.
+  std::vector<otp::pid> idle;
+  idle.reserve(static_cast<std::size_t>(procs));
+  for (std::int64_t i = 0; i < procs; ++i) idle.push_back(otp::spawn(micro_idle));
+  co_await otp::yield();  // let them start and wait
+  t = now_ns();
+  for (const auto& p : idle) otp::link(p);
+  report("m_link_ns", (now_ns() - t) / static_cast<double>(procs), "ns");
+  for (const auto& p : idle) otp::unlink(p);
+  std::vector<otp::monitor_ref> refs;
+  refs.reserve(idle.size());
+  t = now_ns();
+  for (const auto& p : idle) refs.push_back(otp::monitor(p));
+  report("m_monitor_ns", (now_ns() - t) / static_cast<double>(procs), "ns");
+  for (const auto& r : refs) otp::demonitor(r);
+  for (const auto& p : idle) otp::exit(p, otp::exit_reason::kill());
+
+  // lookup: 1,000 registered keys, pseudo-random existing ones (W6's generator).
+  otp::registry_options ro;
+  ro.keys = otp::registry_keys::unique;
+  const otp::registry<std::string> reg(ro);
+  otp::start_options unlinked;
+  unlinked.link = false;
+  auto r = (co_await reg.start(unlinked)).value();
+  std::vector<std::string> keys;
+  std::vector<otp::pid> holders;
+  for (int i = 0; i < 1000; ++i) {
+    keys.push_back("worker:" + std::to_string(i));
+    holders.push_back(otp::spawn(micro_holder, reg, keys.back(), me));
+  }
+  for (int i = 0; i < 1000; ++i) (void)co_await otp::receive();
+  std::int64_t x = 7919, found = 0;
+  t = now_ns();
+  for (std::int64_t k = 0; k < lookups; ++k) {
+    x = x * 48271 % 2147483647;
+    found += reg.whereis(keys[static_cast<std::size_t>(x % 1000)]) ? 1 : 0;
+  }
+  report("m_lookup_ns", (now_ns() - t) / static_cast<double>(lookups), "ns");
+  if (found != lookups) throw std::runtime_error("micro: lookup misses");
+  for (const auto& p : holders) otp::exit(p, otp::exit_reason::kill());
+  otp::exit(r, otp::exit_reason::shutdown());
+
+  // call: to an idle server, as W5.
+  auto srv = (co_await otp::start_server<w5_server>()).value();
+  t = now_ns();
+  for (std::int64_t k = calls; k > 0; --k)
+    if ((co_await otp::call(srv, k)).value() != k + 1) throw std::runtime_error("micro: wrong reply");
+  report("m_call_ns", (now_ns() - t) / static_cast<double>(calls), "ns");
+  (void)co_await otp::stop(srv);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w5|w6|w7|w8|w9 [threads]\n");
+    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w5|w6|w7|w8|w9|micro [threads]\n");
     return 2;
   }
   const std::string w = argv[1];
@@ -392,8 +482,10 @@ int main(int argc, char** argv) {
     otp::spawn(rt, w8);
   else if (w == "w9")
     otp::spawn(rt, w9);
+  else if (w == "micro")
+    otp::spawn(rt, micro);
   else {
-    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w5 w6 w7 w8 w9)\n", w.c_str());
+    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w5 w6 w7 w8 w9 micro)\n", w.c_str());
     return 2;
   }
   std::vector<std::thread> extra;
