@@ -2,7 +2,7 @@
 # Installs the Debian packages otp needs, only those that are missing.
 #   scripts/install-deps.sh           build, tests, benchmarks (g++-12)
 #   scripts/install-deps.sh --ci      + clang-16 and its sanitizer runtimes
-#   scripts/install-deps.sh --peers   + the peer toolchains of shared/peers
+#   scripts/install-deps.sh --peers   + the toolchains of benchmarks/peers (BEAM, Go, CAF)
 # Silent when nothing is missing. Needs root (or sudo) only to install.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
