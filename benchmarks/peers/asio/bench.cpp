@@ -213,7 +213,14 @@ awaitable<bool> w4() {
       }
     });
   i64 ok = 0;
-  for (i64 i = 0; i < n; ++i) ok += co_await mailbox.async_receive(use_awaitable);
+  // Most notifications are already queued when the parent looks, so it
+  // takes them with try_receive and suspends in async_receive only when the
+  // mailbox is empty: what a user would write once the profile shows the
+  // awaitable path (about 100 ns a message here) dominating.
+  for (i64 i = 0; i < n; ++i) {
+    const bool took = mailbox.try_receive([&ok](asio::error_code, i64 v) { ok += v; });
+    if (!took) ok += co_await mailbox.async_receive(use_awaitable);
+  }
   const double el = now_ns() - t;
   if (ok != n) {
     std::fprintf(stderr, "w4: %lld of %lld coroutines failed\n", static_cast<long long>(n - ok),
