@@ -173,7 +173,7 @@ let them be: the CPU probe beside them reads 2.0x when the second core was
 free and 1.0x when something else was using it."""
 
 
-def markdown(med, units, cat, probes, env, runs):
+def markdown(med, units, cat, probes, env, runs, sums):
     out = ["# otp against BEAM, Go, CAF and raw Asio", "", READING, ""]
     out += [f"Machine: {env.get('cpu', '?')}, kernel {env.get('kernel', '?')}; {env.get('date', '')}.",
             "Versions: " + "; ".join(f"{k} {env[k]}" for k in ("otp", "erlang", "elixir", "go", "caf", "asio") if k in env) + ".",
@@ -187,7 +187,6 @@ def markdown(med, units, cat, probes, env, runs):
                 "What a single operation costs, measured by one process (benchmarks/peers/README.md says how each is "
                 "timed). Each peer's cell is that runtime's own way of doing the same thing, and the ratio is against otp.",
                 ""] + micro_table(med, units) + [""]
-    sums = {v for (w, i, t, m), vs in RUNS.items() if m == "w1_sum" for v in vs}
     if sums:
         out.append("W1 sum check (499999500000): " + ("correct in every run." if sums == {499999500000.0} else f"WRONG: {sorted(sums)}"))
     out += ["", "![cost per operation](chart.svg)", ""]
@@ -265,9 +264,6 @@ def chart(med, cat):
     return head + "".join(svg) + "</svg>\n"
 
 
-RUNS = {}
-
-
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: report.py DIR (the folder run.sh wrote raw.tsv into)")
@@ -277,11 +273,11 @@ def main():
     runs, units, probes, env = load(folder)
     if not runs:
         sys.exit("report.py: raw.tsv holds no results (did every run fail?)")
-    RUNS.update(runs)
     med = {k: statistics.median(v) for k, v in runs.items() if k[3] != "w1_sum"}
     n = max((int(m.rsplit("_n", 1)[1]) for (_, _, _, m) in med if m.startswith("w9_start_ns_per_child_n")), default=100000)
     cat = catalogue(n)
-    (folder / "results.md").write_text(markdown(med, units, cat, probes, env, env.get("runs", "?")))
+    sums = {v for (_, _, _, m), vs in runs.items() if m == "w1_sum" for v in vs}
+    (folder / "results.md").write_text(markdown(med, units, cat, probes, env, env.get("runs", "?"), sums))
     (folder / "results.json").write_text(json.dumps({
         "env": env,
         "probe_2thr_speedup": {w: v for w, v in sorted(probes.items())},
