@@ -22,7 +22,7 @@
 # W9_N           children for W9 (default 100000; BEAM's shutdown of 100k
 #                children is quadratic, about 80 s a run)
 #
-# A full run takes about 15-20 minutes on 2 cores. A peer whose toolchain
+# A full run takes about 15 minutes on 2 cores. A peer whose toolchain
 # cannot be installed or built is skipped, and said so.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
