@@ -47,6 +47,7 @@ void exit_reason::release(const data* d) noexcept {
 }
 
 exit_reason exit_reason::shutdown(std::string payload) {
+  if (payload.empty()) return shutdown();  // {shutdown,} is no term: plain shutdown
   return exit_reason(exit_kind::shutdown, {}, std::move(payload));
 }
 
@@ -54,7 +55,22 @@ exit_reason exit_reason::error(std::string type, std::string what) {
   return exit_reason(exit_kind::error, std::move(type), std::move(what));
 }
 
-exit_reason exit_reason::other(std::string term) { return exit_reason(exit_kind::other, {}, std::move(term)); }
+// The atoms Erlang gives a meaning are those reasons, whoever spells them:
+// exit(other("normal")) is exit(normal). {shutdown,P} is shutdown(P).
+exit_reason exit_reason::other(std::string term) {
+  struct reserved {
+    std::string_view atom;
+    exit_reason (*make)() noexcept;
+  };
+  static constexpr reserved atoms[] = {{"normal", &normal},   {"shutdown", &shutdown}, {"kill", &kill},
+                                       {"killed", &killed},   {"noproc", &noproc},     {"timeout", &timeout}};
+  for (const auto& a : atoms)
+    if (term == a.atom) return a.make();
+  constexpr std::string_view open = "{shutdown,";
+  if (term.size() > open.size() && term.starts_with(open) && term.back() == '}')
+    return shutdown(term.substr(open.size(), term.size() - open.size() - 1));
+  return exit_reason(exit_kind::other, {}, std::move(term));
+}
 
 exit_reason exit_reason::from_exception(std::exception_ptr e) {
   if (!e) return error("unknown", "");
@@ -98,7 +114,7 @@ std::string exit_reason::to_string() const {
     case exit_kind::error:
       return "{error," + data_->type + ",\"" + data_->text + "\"}";
     case exit_kind::other:
-      return data_->text;
+      return data_->text.empty() ? "''" : data_->text;  // the empty atom, as Erlang prints it
   }
   return "?";
 }

@@ -17,6 +17,8 @@
 //   error             an exception escaped the body: carries the exception's
 //                     type name and its what().
 //   other             any user reason, as a string term: exit_reason::other("bad_state").
+//                     A term that names one of the kinds above is that kind:
+//                     other("normal") == normal(), as the atom is in Erlang.
 //
 // `normal`, `shutdown` and `{shutdown, _}` are the *clean* reasons: a transient
 // child is not restarted after them, and a linked process that does not trap
@@ -52,7 +54,8 @@ class exit_reason {
 
   static exit_reason normal() noexcept { return exit_reason(exit_kind::normal); }
   static exit_reason shutdown() noexcept { return exit_reason(exit_kind::shutdown); }
-  /// {shutdown, payload}: still a clean reason.
+  /// {shutdown, payload}: still a clean reason. An empty payload is plain
+  /// shutdown (equal to shutdown(), printed `shutdown`).
   static exit_reason shutdown(std::string payload);
   static exit_reason kill() noexcept { return exit_reason(exit_kind::kill); }
   static exit_reason killed() noexcept { return exit_reason(exit_kind::killed); }
@@ -67,6 +70,11 @@ class exit_reason {
   /// from_exception(std::current_exception()) would rethrow twice.
   static exit_reason from_current_exception();
   /// A user-defined reason, written as an Erlang term would be: "bad_state".
+  /// The atoms that are reasons in Erlang are those reasons here too:
+  /// other("normal") is normal() (clean, ignored by a linked process,
+  /// no restart of a transient child), and likewise "shutdown", "kill",
+  /// "killed", "noproc" and "timeout"; "{shutdown,P}" is shutdown("P").
+  /// An empty term prints as Erlang's empty atom, ''.
   static exit_reason other(std::string term);
 
   exit_kind kind() const noexcept { return kind_; }
