@@ -405,11 +405,13 @@ class supervisor_base {
   }
 
   // ---- restarting ----
-  /// add_restart: false when more than `intensity` restarts fall within `period`.
+  /// add_restart: false when more than `intensity` restarts fall within
+  /// `period`. As OTP's, the window is closed: a restart made exactly
+  /// `period` ago still counts (R >= Now - Period).
   bool add_restart() {
     const time_point now = otp::now();
     restarts_.push_back(now);
-    while (!restarts_.empty() && now - restarts_.front() >= period_) restarts_.pop_front();
+    while (!restarts_.empty() && now - restarts_.front() > period_) restarts_.pop_front();
     return restarts_.size() <= static_cast<std::size_t>(intensity_);
   }
 

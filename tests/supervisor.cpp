@@ -382,6 +382,27 @@ OTP_TEST_CASE("multiple_restarts: the window slides, restarts spaced wider than 
   CHECK(co_await wait_down(mon) == otp::exit_reason::shutdown());
 }
 
+OTP_TEST_CASE("intensity window: a restart made exactly max_seconds ago still counts, one just older does not") {
+  for (const bool exact : {true, false}) {
+    CAPTURE(exact);
+    auto log = std::make_shared<otp::testing::event_log>();
+    std::vector<child_spec> cs;
+    cs.push_back(spec("a", log));
+    auto sup = (co_await start_sup(supervisor_flags(restart_strategy::one_for_one, 1, 5s), std::move(cs))).value();
+    auto mon = otp::monitor(sup);
+    (void)co_await end_child(co_await pid_of(sup, "a"), end_error);  // restart 1, at t0
+    co_await otp::sleep_for(exact ? otp::duration(5s) : otp::duration(5s) + otp::duration(1));
+    (void)co_await end_child(co_await pid_of(sup, "a"), end_error);  // at t0 + 5 s: two within the window
+    if (exact) {
+      CHECK(co_await wait_down(mon) == otp::exit_reason::shutdown());
+    } else {
+      CHECK(otp::is_alive(sup));
+      otp::demonitor(mon, otp::demonitor_option::flush);
+      (void)co_await stop_sup(sup);
+    }
+  }
+}
+
 OTP_TEST_CASE("escalation: a failing restart is retried through the supervisor's own mailbox until the intensity") {
   const restart_strategy all[] = {restart_strategy::one_for_one, restart_strategy::one_for_all,
                                   restart_strategy::rest_for_one};
