@@ -44,7 +44,10 @@ local_names* make_local_names() { return new local_names; }
 namespace {
 /// A process's local name: dropped when it ends.
 struct local_name_hook final : exit_hook, pooled {
-  local_name_hook(local_names& t, std::string n) : table(&t), name(std::move(n)) { subject = &t; }
+  local_name_hook(local_names& t, std::string n) : table(&t), name(std::move(n)) {
+    subject = &t;
+    at_death = true;
+  }
   local_names* table;
   std::string name;
   void on_exit(process_base& p) noexcept override {
@@ -64,6 +67,8 @@ exit_hook** hook_slot(process_base& p, const local_names& t) noexcept {
 
 result<void> register_in(process_base& p, std::string n) {
   local_names& t = table_of(p.home()->core);
+  // A process that is ending (a destructor in its unwinding) takes no name.
+  if (p.core->exiting.load(std::memory_order_relaxed)) return error(errc::noproc, exit_reason::noproc());
   if (hook_slot(p, t)) return error(errc::already_registered, pid_of(p));
   const std::size_t h = std::hash<std::string_view>{}(n);
   auto hook = std::make_unique<local_name_hook>(t, n);

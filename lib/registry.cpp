@@ -32,11 +32,13 @@ class state_ref {
   registry_state_base* s_;
 };
 
-/// A process's entries in one partition: dropped when it ends, before its
+/// A process's entries in one partition: dropped as soon as it is dead to
+/// the world (before its frame is gone if an operation holds it), before its
 /// links fire (so the partition is spared an exit signal it has no use for).
 struct membership final : exit_hook, pooled {
   explicit membership(registry_partition_base& p) noexcept : part(&p) {
     subject = &p;
+    at_death = true;
     p.state->retain();
   }
   registry_partition_base* part;

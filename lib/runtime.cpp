@@ -288,6 +288,21 @@ static void end_exit_hooks(process_base& p, bool ran) noexcept {
   }
 }
 
+/// p is dead to the world but its frame must wait (an Asio operation or
+/// offloaded work still refers to it): the hooks that make it findable (a
+/// registry's entries, a local name) run now; the others wait for finish.
+static void end_name_hooks(process_base& p) noexcept {
+  for (exit_hook** at = &p.exit_hooks; *at;) {
+    exit_hook* h = *at;
+    if (h->at_death) {
+      *at = h->next_hook;
+      h->on_exit(p);
+    } else {
+      at = &h->next_hook;
+    }
+  }
+}
+
 void release_answered(process_base& p) noexcept {
   while (p.watching && !p.watching->open()) {
     reply_slot* done = std::exchange(p.watching, p.watching->watch_next);
@@ -430,8 +445,14 @@ bool shard::begin_exit(process_base& p) noexcept {
   p.core->exiting.store(true, std::memory_order_release);
   if (p.wait && p.wait->cancel(p)) {
     // An Asio operation still refers to the frame: wait for its handler.
+    // Its names go now; a kill does not wait for the handler either.
     p.dying = true;
-    if (p.reason.is(exit_kind::killed)) fire_links_and_monitors(p);
+    if (p.reason.is(exit_kind::killed)) {
+      end_exit_hooks(p, true);
+      fire_links_and_monitors(p);
+    } else {
+      end_name_hooks(p);
+    }
     return true;
   }
   p.wait = nullptr;

@@ -7,12 +7,14 @@
 #include <doctest/doctest.h>
 #include <otp/asio.hpp>
 #include <otp/inspect.hpp>
+#include <otp/offload.hpp>
 #include <otp/testing.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <thread>
 #include <variant>
@@ -371,8 +373,8 @@ OTP_TEST_CASE_M("unique registration succeeds even if the holder's cleanup is de
   auto mon = otp::monitor(h);
   otp::exit(h, otp::exit_reason::kill());
   for (int i = 0; i < 3; ++i) co_await otp::yield();
-  CHECK(reg.lookup("k").size() == 1);  // still listed, as in Elixir
-  CHECK_FALSE(reg.whereis("k"));      // but not found by name
+  CHECK(reg.lookup("k").empty());  // dead to the world: its entries went already
+  CHECK_FALSE(reg.whereis("k"));
   REQUIRE(reg.register_self("k", 2).has_value());
   CHECK(reg.whereis("k") == otp::self());
   side->run();  // the operation completes: the holder finishes ending
@@ -381,6 +383,42 @@ OTP_TEST_CASE_M("unique registration succeeds even if the holder's cleanup is de
   CHECK(reg.whereis("k") == otp::self());
   CHECK(reg.lookup("k")[0].second == 2);
   CHECK(reg.count() == 1);
+  co_await stop(r);
+}
+
+OTP_TEST_CASE_M("a process ended while its offloaded work runs leaves the registry at once, not when the work returns",
+                otp::pid) {
+  // Virtual time stands still while work is offloaded: steps go by messages.
+  const reg_t reg(any_kind());
+  auto r = co_await start(reg);
+  bool kill = true;
+  SUBCASE("killed") { kill = true; }
+  SUBCASE("told to shut down") { kill = false; }
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto h = otp::spawn([](reg_t reg, std::shared_ptr<std::atomic<bool>> release,
+                         otp::handle<otp::pid> back) -> otp::process<int> {
+    REQUIRE(reg.register_self("k", 1).has_value());
+    REQUIRE(reg.register_self("k2", 2).has_value());
+    otp::send(back, otp::self());
+    co_await otp::offload([&release] {
+      while (!release->load()) std::this_thread::sleep_for(100us);
+    });
+  }, reg, release, otp::self_as<otp::pid>());
+  CHECK(std::get<otp::pid>(co_await otp::receive()) == h);
+  auto mon = otp::monitor(h);
+  otp::exit(h, kill ? otp::exit_reason::kill() : otp::exit_reason::shutdown());
+  if (kill) {
+    CHECK(co_await down_of(mon) == otp::exit_reason::killed());  // a kill does not wait for the work
+  } else {
+    for (int i = 0; i < 3; ++i) co_await otp::yield();  // the signal is taken; the work holds the frame
+    CHECK_FALSE(otp::is_alive(h));
+  }
+  CHECK(reg.lookup("k").empty());
+  CHECK(reg.keys(h).empty());
+  CHECK(reg.count() == 0);
+  CHECK_FALSE(reg.whereis("k2"));
+  release->store(true);
+  if (!kill) CHECK(co_await down_of(mon) == otp::exit_reason::shutdown());
   co_await stop(r);
 }
 

@@ -36,11 +36,15 @@
 // its pid index when it ends, and a registrant's own end removes its entries
 // itself, at once, without a message (a link the partition kept would cost
 // two signals per register/unregister pair). The link goes when the
-// process's last key in that partition is unregistered. A process that has
-// been told to end but has not finished yet (an Asio operation still
-// completing) is treated as gone: its unique keys can be taken over, and
-// whereis does not return it; lookup may still list it for that moment, as
-// in Elixir, and a send to it is simply dropped.
+// process's last key in that partition is unregistered. A process's entries
+// go as soon as it is dead to the rest of the system, even when its frame
+// must still wait for an Asio operation or offloaded work to let go of it:
+// lookup, count and keys stop listing it then, and an ending process
+// registers nothing. A lookup that races with the end can still return it
+// for a moment; a send to it is then simply dropped.
+//
+// Listeners (listen) hear of every unregistration, whatever caused it: an
+// unregister, or the end of the process that held the key.
 //
 // Indexes. Each partition keeps key -> entries and pid -> keys; a register
 // writes the pid index first, so whatever happens in between, the entry can
@@ -375,7 +379,10 @@ class registry {
 
   /// Tells `listener` of every register and unregister, as a message built
   /// from a registry_event<K, V> (its message type must be constructible
-  /// from one: the event itself, or a variant holding it).
+  /// from one: the event itself, or a variant holding it). Unregistrations
+  /// include the entries a process loses by ending (one `unregistered` per
+  /// key it held), sent when it is dead to the world; and, on a unique
+  /// registry, a key taken over from an ending holder.
   template <class M>
   const registry& listen(handle<M> listener) const {
     static_assert(std::is_constructible_v<M, const event&>,
@@ -427,6 +434,8 @@ class registry {
   /// Internal (via names): registers `self`, the calling process or one
   /// being spawned that has not run yet.
   result<void> register_for(detail::process_base& self, K&& key, V&& value) const {
+    // A process that is ending (a destructor in its unwinding) takes no key.
+    if (self.core->exiting.load(std::memory_order_relaxed)) return error(errc::noproc, exit_reason::noproc());
     detail::ebr::guard g;
     state* st = current();
     if (!st) return error(errc::noproc, exit_reason::noproc());

@@ -345,6 +345,10 @@ struct exit_hook {
   /// What the hook is about (a registry partition, for a membership), so
   /// that its owner can find it in the list.
   const void* subject = nullptr;
+  /// Runs as soon as the process is dead to the world, even while its frame
+  /// must wait for an Asio operation or offloaded work to let go of it: the
+  /// hooks that make it findable by name (and, on a kill, every hook).
+  bool at_death = false;
   /// The process ended with p.reason (on its shard; p is still whole).
   virtual void on_exit(process_base& p) noexcept = 0;
   /// The runtime is torn down with the process stranded: free, do nothing else.
