@@ -118,7 +118,7 @@ detail::supervisor_start start_supervisor(supervisor_flags flags, std::vector<ch
   detail::supervisor_config c;
   c.flags = flags;
   c.children = std::move(children);
-  return detail::supervisor_start(start_opt(o, &detail::supervisor_main, std::move(c)));
+  return detail::supervisor_start(detail::start_unguarded(o, &detail::supervisor_main, std::move(c)));
 }
 
 // ---------------------------------------------------------------- the API calls
@@ -172,7 +172,7 @@ detail::supervisor_start_of<dynamic_supervisor_ref> start_dynamic_supervisor(dyn
   c.flags = supervisor_flags(restart_strategy::one_for_one, opts.intensity, opts.period);
   c.max_children = opts.max_children;
   c.extra = std::move(opts.extra);
-  return start_opt(o, &detail::supervisor_main, std::move(c));
+  return detail::start_unguarded(o, &detail::supervisor_main, std::move(c));
 }
 
 child_spec dynamic_supervisor_child(std::string id, dynamic_supervisor_options opts, restart_type restart) {
@@ -588,7 +588,7 @@ class static_supervisor final : supervisor_base {
   // ---- the API (handle_call) ----
   sup_task<bool> handle(supervisor_msg& m) {
     bool shut = false;
-    // Named, not a temporary inside co_await (TOOLCHAIN 6A).
+    // Named, not a temporary inside co_await (otp/detail/temporaries.hpp).
     auto dispatch = [&](auto& r) -> sup_task<void> { return on(r, shut); };
     sup_task<void> t = std::visit(dispatch, m.what);
     co_await t;

@@ -837,7 +837,7 @@ struct counter_msg {
 
 otp::process<counter_msg> counter(otp::handle<stash_msg> keeper) {
   // Init: take back what the previous incarnation left. (The lambda is named:
-  // no closure temporary inside co_await, TOOLCHAIN 6A.)
+  // no closure temporary inside co_await: otp/detail/temporaries.hpp.)
   auto get = [](otp::reply_to<int> r) { return stash_msg(std::move(r)); };
   int count = (co_await otp::request<int>(keeper, get)).value();
   otp::init_ack();

@@ -18,8 +18,10 @@
 // waiting; the function still runs in the agent. Thread safety: a handle is a
 // value; the operations need a calling process (cast works from anywhere).
 //
-// GCC 12 (TOOLCHAIN 6A): a lambda that captures something with a destructor
-// (a std::string) must be a named local, not a temporary inside co_await.
+// GCC 12: a lambda that captures by value something with a destructor (a
+// std::string), written as a temporary inside co_await, does not compile
+// there (GCC 12 would destroy the capture twice; otp/detail/temporaries.hpp).
+// Capture by reference, or name the lambda first.
 
 #include <otp/server.hpp>
 
@@ -88,23 +90,25 @@ class agent {
 
   /// fn(const V&) -> R runs in the agent; returns result<R>.
   template <class F>
-  auto get(F fn, duration timeout = config::default_call_timeout) const {
-    return otp::call(s_, typename server_type::template get_op<F>{std::move(fn)}, timeout);
+  auto get(F&& fn, duration timeout = config::default_call_timeout) const {
+    return op<typename server_type::template get_op<std::decay_t<F>>, F>(std::forward<F>(fn), timeout);
   }
   /// fn(V&) changes the value; returns result<void> once it ran.
   template <class F>
-  auto update(F fn, duration timeout = config::default_call_timeout) const {
-    return otp::call(s_, typename server_type::template update_op<F>{std::move(fn)}, timeout);
+  auto update(F&& fn, duration timeout = config::default_call_timeout) const {
+    return op<typename server_type::template update_op<std::decay_t<F>>, F>(std::forward<F>(fn), timeout);
   }
   /// fn(V&) -> R may change the value and returns what the caller gets: result<R>.
   template <class F>
-  auto get_and_update(F fn, duration timeout = config::default_call_timeout) const {
-    return otp::call(s_, typename server_type::template get_and_update_op<F>{std::move(fn)}, timeout);
+  auto get_and_update(F&& fn, duration timeout = config::default_call_timeout) const {
+    return op<typename server_type::template get_and_update_op<std::decay_t<F>>, F>(std::forward<F>(fn), timeout);
   }
   /// fn(V&) runs in the agent later; no waiting (a dead agent drops it).
   template <class F>
-  send_status cast(F fn) const {
-    return otp::cast(s_, typename server_type::template cast_op<F>{std::move(fn)}).status();
+  send_status cast(F&& fn) const {
+    return otp::cast(s_, std::in_place_type<typename server_type::template cast_op<std::decay_t<F>>>,
+                     std::forward<F>(fn))
+        .status();
   }
   /// Stops the agent (otp::stop): result<void>.
   auto stop(exit_reason reason = exit_reason::normal(), duration timeout = duration::max()) const {
@@ -123,6 +127,14 @@ class agent {
   }
 
  private:
+  // A call whose request wraps `fn`, guarded for GCC 12 by what `fn` was
+  // given as (a lambda temporary, or a named one).
+  template <class Op, class F>
+  detail::guarded<detail::request_awaiter<reply_of<server_type, Op>>, F> op(F&& fn, duration timeout) const {
+    return detail::guarded<detail::request_awaiter<reply_of<server_type, Op>>, F>(
+        detail::make_call<server_type, Op>(s_, timeout, std::forward<F>(fn)));
+  }
+
   server_ref<server_type> s_;
 };
 
@@ -140,10 +152,12 @@ struct to_agent {
 /// linked to the caller (`o`: a name, no link, a start timeout). Returns its
 /// handle, or errc::start_failed when init throws.
 template <class F>
-auto start_agent(F init, const start_options& o = {}) {
-  using V = std::decay_t<std::invoke_result_t<F&>>;
-  auto s = start_server_opt<detail::agent_server<V>>(o, std::in_place, std::move(init));
-  return detail::mapped_awaiter<decltype(s), detail::to_agent<V>>(std::move(s), {});
+auto start_agent(F&& init, const start_options& o = {}) {
+  using V = std::decay_t<std::invoke_result_t<std::decay_t<F>&>>;
+  auto s = detail::start_unguarded(o, &detail::server_main<detail::agent_server<V>, std::in_place_t, std::decay_t<F>>,
+                                   std::in_place, std::forward<F>(init));
+  using A = detail::mapped_awaiter<decltype(s), detail::to_agent<V>>;
+  return detail::guarded<A, F>(A(std::move(s), {}));  // guarded by what `init` was given as
 }
 
 }  // namespace otp

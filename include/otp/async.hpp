@@ -235,13 +235,13 @@ class nolink_start {
 /// reason). Errors of the start: errc::noproc (no supervisor),
 /// errc::max_children. Inside a process only.
 template <class F>
-detail::nolink_start<typename detail::task_value<std::decay_t<F>>::type> async_nolink(
+detail::guarded<detail::nolink_start<typename detail::task_value<std::decay_t<F>>::type>, F> async_nolink(
     const dynamic_supervisor_ref& sup, F&& fn) {
   using T = typename detail::task_value<std::decay_t<F>>::type;
   auto* slot = detail::new_task_slot<T>(detail::current_or_throw("otp::async_nolink"));
   child_start start(std::make_shared<const detail::task_start<T, std::decay_t<F>>>(slot, std::forward<F>(fn)));
   auto req = start_child(sup, child_spec("task", std::move(start), restart_type::temporary));
-  return detail::nolink_start<T>(std::move(req), slot);
+  return detail::guarded<detail::nolink_start<T>, F>(detail::nolink_start<T>(std::move(req), slot));
 }
 
 }  // namespace otp

@@ -7,6 +7,19 @@
 #include <cstddef>
 #include <cstdint>
 
+/// The GCC 12 guard (otp/detail/temporaries.hpp): 1 refuses to compile a
+/// co_await that holds a temporary GCC before 13 destroys twice (a braced
+/// aggregate with a destructor, a lambda capturing one by value). On by
+/// default where that bug is, off elsewhere; define it to 1 on another
+/// compiler to keep code portable to GCC 12, or to 0 at your own risk.
+#ifndef OTP_GUARD_AWAITED_TEMPORARIES
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#define OTP_GUARD_AWAITED_TEMPORARIES 1
+#else
+#define OTP_GUARD_AWAITED_TEMPORARIES 0
+#endif
+#endif
+
 namespace otp::config {
 
 /// Resumes a shard performs inside one posted Asio handler before it re-posts

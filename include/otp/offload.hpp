@@ -2,7 +2,7 @@
 #pragma once
 // otp::offload: run blocking work on a thread pool, not on a shard.
 //
-//   std::string text = co_await otp::offload([path] { return read_file(path); });
+//   std::string text = co_await otp::offload([&path] { return read_file(path); });
 //
 // A shard runs many processes on one thread; a process that blocks it (file
 // I/O, a heavy computation, a blocking library call) stalls all of them.
@@ -20,9 +20,12 @@
 // its result is dropped; its links and monitors fire when it ends, except
 // for `kill`, which fires them at once. fn may therefore refer to the
 // process's locals. Runtime destruction waits for running work to finish.
-// GCC 12 (TOOLCHAIN 6A): a lambda that captures something with a destructor
-// (a std::string by value) must be a named local, not a temporary inside the
-// co_await: `auto read = [path] { ... }; co_await otp::offload(read);`.
+// GCC 12: a lambda temporary that captures by value something with a
+// destructor (a std::string) is destroyed twice there when it sits inside
+// the co_await, so that spelling does not compile under GCC 12
+// (otp/detail/temporaries.hpp). Capture by reference, as above (the process
+// outlives fn, see Cancellation), or name the lambda first:
+// `auto read = [path] { ... }; co_await otp::offload(read);`.
 //
 // Under otp::testing, virtual time stands still while work is offloaded
 // (the runtime counts it as busy): order such tests with messages.
@@ -92,9 +95,15 @@ class offload_awaiter final : public asio_op<> {
 
 /// Runs `fn()` on the runtime's offload pool and resumes the calling process
 /// with its result (see the top of this header). Inside a process only.
+///
+/// GCC 12: a lambda capturing by value something with a destructor (a
+/// std::string), written as a temporary inside co_await, does not compile
+/// there (GCC 12 would destroy the capture twice; otp/detail/temporaries.hpp).
+/// Capture by reference, or name the lambda first.
 template <class F>
-detail::offload_awaiter<std::decay_t<F>> offload(F&& fn) {
-  return detail::offload_awaiter<std::decay_t<F>>(std::forward<F>(fn));
+detail::guarded<detail::offload_awaiter<std::decay_t<F>>, F> offload(F&& fn) {
+  return detail::guarded<detail::offload_awaiter<std::decay_t<F>>, F>(
+      detail::offload_awaiter<std::decay_t<F>>(std::forward<F>(fn)));
 }
 
 }  // namespace otp

@@ -7,10 +7,14 @@
 // coroutine, another thread) cannot co_await otp's awaitables. These are
 // Asio asynchronous operations instead: they take a completion token, so
 //
-//   otp::async_call(srv, get{"k"}, [](otp::result<int> r) { ... });          // a callback
-//   std::future<otp::result<int>> f = otp::async_call(srv, get{"k"}, asio::use_future);
-//   otp::result<int> r = co_await otp::async_call(srv, get{"k"}, asio::use_awaitable);
-//   auto op = otp::async_call(srv, get{"k"}, asio::experimental::deferred);  // run later: op(token)
+//   otp::async_call(srv, get("k"), [](otp::result<int> r) { ... });          // a callback
+//   std::future<otp::result<int>> f = otp::async_call(srv, get("k"), asio::use_future);
+//   otp::result<int> r = co_await otp::async_call(srv, get("k"), asio::use_awaitable);
+//   auto op = otp::async_call(srv, get("k"), asio::experimental::deferred);  // run later: op(token)
+//
+// (`get` has a constructor: GCC 12 destroys a braced aggregate temporary
+// inside co_await twice, so where that compiler is used, a request that is
+// such an aggregate is refused with an awaitable token: otp/detail/temporaries.hpp.)
 //
 // (Asio 1.22's deferred operation cannot be co_awaited directly inside an
 // asio::awaitable; call it with a token: `co_await std::move(op)(asio::use_awaitable)`.)
@@ -50,6 +54,17 @@ namespace detail {
 /// The executor of the runtime `p` lives on (the default for completions);
 /// for the null pid, the system executor.
 asio::any_io_executor completion_executor(const pid& p);
+
+/// Refuses, under the GCC 12 guard, a request given as a braced aggregate
+/// temporary to an operation whose token makes it an awaitable (use_awaitable):
+/// it will be co_awaited with the temporary inside (otp/detail/temporaries.hpp).
+template <class Ret, class... Args>
+constexpr void check_awaited_temporaries() {
+  static_assert(!(requires(Ret& r) { r.await_ready(); } && holds_refused_temporary<Args...>),
+                "GCC before 13 destroys twice a braced aggregate (or a lambda capturing by value) that is a "
+                "temporary inside co_await, and this co_await would hold one (see otp/detail/temporaries.hpp). "
+                "Give the request type a constructor, or use a callback or use_future token.");
+}
 
 /// Runs `h(args...)` as if by post on h's associated executor (default
 /// `fallback`), counting outstanding work on it meanwhile.
@@ -210,29 +225,37 @@ struct initiate_wait_exit {
 /// server `to` with `req`, waiting at most `timeout`. Completion signature:
 /// void(otp::result<reply_of<S, Req>>).
 template <class S, class Req, class Token>
-auto async_call(const server_ref<S>& to, Req req, duration timeout, Token&& token) {
-  using R = reply_of<S, Req>;
-  auto make = [req = std::move(req)](detail::reply_value<R>* slot) mutable -> detail::node* {
-    return new detail::call_node<S, Req, R>(slot, std::move(req));
+auto async_call(const server_ref<S>& to, Req&& req, duration timeout, Token&& token) {
+  using Q = std::remove_cvref_t<Req>;
+  using R = reply_of<S, Q>;
+  auto make = [req = Q(std::forward<Req>(req))](detail::reply_value<R>* slot) mutable -> detail::node* {
+    return new detail::call_node<S, Q, R>(slot, std::in_place, std::move(req));
   };
+  detail::check_awaited_temporaries<decltype(asio::async_initiate<Token, void(result<R>)>(
+                                        detail::initiate_request<R>{}, token, pid(to), std::move(make), timeout)),
+                                    Req>();
   return asio::async_initiate<Token, void(result<R>)>(detail::initiate_request<R>{}, token, pid(to), std::move(make),
                                                      timeout);
 }
 /// async_call with the default timeout (5 s, GenServer.call's).
 template <class S, class Req, class Token>
-auto async_call(const server_ref<S>& to, Req req, Token&& token) {
-  return async_call(to, std::move(req), duration(config::default_call_timeout), std::forward<Token>(token));
+auto async_call(const server_ref<S>& to, Req&& req, Token&& token) {
+  return async_call(to, std::forward<Req>(req), duration(config::default_call_timeout), std::forward<Token>(token));
 }
 
 /// otp::request from outside any process: sends `build(reply_to<R>)` to `to`
 /// and waits at most `timeout` for the answer. Completion signature:
 /// void(otp::result<R>).
 template <class R, class M, class Build, class Token>
-auto async_request(const handle<M>& to, Build build, duration timeout, Token&& token) {
-  auto make = [build = std::move(build)](detail::reply_value<R>* slot) mutable -> detail::node* {
+auto async_request(const handle<M>& to, Build&& build, duration timeout, Token&& token) {
+  auto make = [build = std::decay_t<Build>(std::forward<Build>(build))](detail::reply_value<R>* slot) mutable
+      -> detail::node* {
     reply_to<R> r(detail::adopt_ref, slot);
     return new detail::request_node<M>(detail::adopt_ref, slot, std::in_place, std::invoke(build, std::move(r)));
   };
+  detail::check_awaited_temporaries<decltype(asio::async_initiate<Token, void(result<R>)>(
+                                        detail::initiate_request<R>{}, token, pid(to), std::move(make), timeout)),
+                                    Build>();
   return asio::async_initiate<Token, void(result<R>)>(detail::initiate_request<R>{}, token, pid(to), std::move(make),
                                                      timeout);
 }
@@ -241,8 +264,13 @@ auto async_request(const handle<M>& to, Build build, duration timeout, Token&& t
 /// happens at once; the handler gets its send_status. Completion signature:
 /// void(otp::send_status). (A plain otp::cast works from anywhere too.)
 template <class S, class C, class Token>
-auto async_cast(const server_ref<S>& to, C msg, Token&& token) {
-  auto send = [to, msg = std::move(msg)]() mutable { return otp::cast(to, std::move(msg)).status(); };
+auto async_cast(const server_ref<S>& to, C&& msg, Token&& token) {
+  auto send = [to, msg = std::remove_cvref_t<C>(std::forward<C>(msg))]() mutable {
+    return otp::cast(to, std::move(msg)).status();
+  };
+  detail::check_awaited_temporaries<decltype(asio::async_initiate<Token, void(send_status)>(
+                                        detail::initiate_cast{}, token, pid(to), std::move(send))),
+                                    C>();
   return asio::async_initiate<Token, void(send_status)>(detail::initiate_cast{}, token, pid(to), std::move(send));
 }
 

@@ -48,6 +48,7 @@
 #include <otp/pid.hpp>
 #include <otp/runtime.hpp>
 #include <otp/detail/process_base.hpp>
+#include <otp/detail/temporaries.hpp>
 
 #include <coroutine>
 #include <cstdint>
@@ -121,6 +122,12 @@ struct promise_core {
     static_assert(otp_awaitable<std::remove_reference_t<A>>,
                   "a process can co_await only otp's awaitables: otp::receive, otp::send, otp::yield, "
                   "otp::sleep_for, otp::request, otp::start_link, and Asio operations with otp::use_process");
+    static_assert(std::is_lvalue_reference_v<A> || !is_refused_temporary<std::remove_cvref_t<A>>,
+                  "GCC before 13 destroys twice a braced aggregate (or a lambda capturing by value) that is a "
+                  "temporary inside co_await, and this co_await holds one (see otp/detail/temporaries.hpp). "
+                  "Give the message type a constructor, build it in place (otp::send(h, std::in_place, "
+                  "args...), otp::call(s, std::in_place_type<T>, args...)), or name the awaitable first "
+                  "(auto op = otp::call(s, T{...}), then co_await op).");
     a.bind(*self);
     if constexpr (std::is_lvalue_reference_v<A>)
       return ref_awaiter<std::remove_reference_t<A>>(a);
@@ -476,20 +483,26 @@ sent send_with(const handle<M>& to, Make make) {
 /// process has spent its reductions, and waits for room in a bounded mailbox
 /// with overflow::wait.
 ///
-/// GCC 12 (TOOLCHAIN 6A): never write a braced *aggregate* temporary inside a
-/// co_await expression, `co_await send(h, Agg{1, "x"})`: GCC 12 destroys it
-/// twice, whatever the callee. Write `co_await send(h, std::in_place, 1, "x")`,
-/// or move a named local in, or give the message type a constructor.
-template <class M>
-sent send(const handle<M>& to, std::type_identity_t<M> msg) {
-  return detail::send_with(to, [&] { return new detail::message_node<M>(std::in_place, std::move(msg)); });
+/// `msg` is anything M can be made from (a braced list too: send(h, {1, 2})).
+///
+/// GCC 12: `co_await send(h, Agg{"x"})`, with a braced aggregate whose
+/// members have destructors, does not compile there, because GCC 12 would
+/// destroy the aggregate twice (otp/detail/temporaries.hpp). Give the type
+/// a constructor, write `co_await send(h, std::in_place, "x")`, or send
+/// without awaiting.
+template <class M, class T = M>
+  requires(!std::is_same_v<std::remove_cvref_t<T>, std::in_place_t> && std::is_convertible_v<T &&, M>)
+detail::guarded<sent, T> send(const handle<M>& to, T&& msg) {
+  return detail::guarded<sent, T>(detail::send_with(to, [&] {
+    return new detail::message_node<M>(std::in_place, std::forward<T>(msg));
+  }));
 }
 /// Sends a message constructed in place from `args` (parenthesised
 /// initialisation, so aggregates work too).
 template <class M, class... A>
-sent send(const handle<M>& to, std::in_place_t, A&&... args) {
-  return detail::send_with(
-      to, [&] { return new detail::message_node<M>(std::in_place, std::forward<A>(args)...); });
+detail::guarded<sent, A...> send(const handle<M>& to, std::in_place_t, A&&... args) {
+  return detail::guarded<sent, A...>(detail::send_with(
+      to, [&] { return new detail::message_node<M>(std::in_place, std::forward<A>(args)...); }));
 }
 
 /// Sends to the process under `to`, checking at run time that it takes M

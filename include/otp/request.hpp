@@ -273,9 +273,12 @@ class mapped_awaiter {
 /// Sends `build(reply_to<R>)` (which returns the target's message type) to
 /// `to`, and waits at most `timeout` for the answer (duration::max() waits
 /// forever). See the outcomes at the top of this header.
+/// GCC 12: a lambda capturing by value something with a destructor, given
+/// as a temporary inside co_await, does not compile there
+/// (otp/detail/temporaries.hpp); name it first, or capture by reference.
 template <class R, class M, class Build>
-detail::request_awaiter<R> request(const handle<M>& to, Build build,
-                                   duration timeout = config::default_call_timeout) {
+detail::guarded<detail::request_awaiter<R>, Build> request(const handle<M>& to, Build&& build,
+                                                          duration timeout = config::default_call_timeout) {
   auto* slot = detail::slot_for_request<R>(3);  // the waiter's, the node's, r's
   reply_to<R> r(detail::adopt_ref, slot);
   detail::node* msg;
@@ -286,7 +289,7 @@ detail::request_awaiter<R> request(const handle<M>& to, Build build,
     slot->release();
     throw;
   }
-  return detail::request_awaiter<R>(to, msg, timeout, slot);
+  return detail::guarded<detail::request_awaiter<R>, Build>(detail::request_awaiter<R>(to, msg, timeout, slot));
 }
 
 }  // namespace otp

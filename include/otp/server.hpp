@@ -26,6 +26,22 @@
 //   otp::cast(s, stack::push{3});
 //   std::optional<int> top = (co_await otp::call(s, stack::pop{})).value();  // 3
 //
+// Message types. A request or message whose members have destructors (a
+// std::string, a vector) should have a constructor:
+//
+//   struct rename {
+//     explicit rename(std::string n) : name(std::move(n)) {}
+//     std::string name;
+//   };
+//   co_await otp::call(s, rename("bob"));
+//
+// As a plain aggregate, `co_await otp::call(s, rename{"bob"})` would be
+// destroyed twice by GCC 12 (Debian 12's compiler), so otp refuses to
+// compile it there (otp/detail/temporaries.hpp), and says what to write:
+// the constructor, `otp::call(s, std::in_place_type<rename>, "bob")`, or the
+// awaitable named first. Aggregates whose members need no destructor
+// (stack::push, stack::pop) are fine as they are.
+//
 // Callbacks (every one optional but those a client uses; a client that sends
 // what the server has no handler for does not compile):
 //
@@ -328,7 +344,9 @@ struct letter_node : node {
 template <class S, class Req, class R>
 struct call_node final : letter_node<S> {
   /// Adopts two of the slot's references: its own and `from`'s.
-  call_node(reply_value<R>* slot, Req r) : req(std::move(r)), from(adopt_ref, slot), slot_(slot) {
+  template <class... A>
+  call_node(reply_value<R>* slot, std::in_place_t, A&&... a)
+      : req(std::forward<A>(a)...), from(adopt_ref, slot), slot_(slot) {
     this->request = true;
   }
   ~call_node() override {
@@ -346,7 +364,8 @@ struct call_node final : letter_node<S> {
 
 template <class S, class C>
 struct cast_node final : letter_node<S> {
-  explicit cast_node(C c) : msg(std::move(c)) {}
+  template <class... A>
+  explicit cast_node(std::in_place_t, A&&... a) : msg(std::forward<A>(a)...) {}
   void open(S& s, std::optional<task<void>>& later) override {
     using ret = decltype(s.handle_cast(std::move(msg)));
     run_noreply<ret>([&]() -> decltype(auto) { return s.handle_cast(std::move(msg)); }, later);
@@ -356,7 +375,8 @@ struct cast_node final : letter_node<S> {
 
 template <class S, class I>
 struct info_node final : letter_node<S> {
-  explicit info_node(I i) : msg(std::move(i)) {}
+  template <class... A>
+  explicit info_node(std::in_place_t, A&&... a) : msg(std::forward<A>(a)...) {}
   void open(S& s, std::optional<task<void>>& later) override {
     using ret = decltype(s.handle_info(std::move(msg)));
     run_noreply<ret>([&]() -> decltype(auto) { return s.handle_info(std::move(msg)); }, later);
@@ -613,6 +633,34 @@ server_ref<S> spawn_server(runtime& rt, A&&... args) {
 
 // ---------------------------------------------------------------- call
 
+namespace detail {
+template <class T>
+inline constexpr bool is_in_place_type = false;
+template <class T>
+inline constexpr bool is_in_place_type<std::in_place_type_t<T>> = true;
+
+/// A call's request node: the request built in place from `args`.
+template <class S, class Req, class... A>
+request_awaiter<reply_of<S, Req>> make_call(const server_ref<S>& to, duration timeout, A&&... args) {
+  using R = reply_of<S, Req>;
+  auto* slot = slot_for_request<R>(3);  // the caller's, the node's, the node's reply_to
+  node* n;
+  try {
+    n = new call_node<S, Req, R>(slot, std::in_place, std::forward<A>(args)...);
+  } catch (...) {
+    slot->refs.store(1, std::memory_order_relaxed);  // nobody else saw it
+    slot->release();
+    throw;
+  }
+  return request_awaiter<R>(to, n, timeout, slot);
+}
+template <class S, class Req>
+request_awaiter<reply_of<S, Req>> no_server(const result<server_ref<S>>& h) {
+  return request_awaiter<reply_of<S, Req>>(h.error() == errc::noproc ? error(errc::noproc, exit_reason::noproc())
+                                                                     : h.error());
+}
+}  // namespace detail
+
 /// Calls `to` with `req` and waits for the reply of its handle_call, at
 /// most `timeout` (duration::max(): forever). Returns result<reply_of<S,
 /// Req>>:
@@ -623,59 +671,79 @@ server_ref<S> spawn_server(runtime& rt, A&&... args) {
 /// Cancellation: if the caller ends while waiting, the call is abandoned and
 /// a later answer is dropped; the server still handles the request.
 /// Inside a process; from outside, see otp/outside.hpp.
+///
+/// GCC 12: `co_await call(s, Req{"x"})`, with a braced aggregate whose
+/// members have destructors, does not compile there, because GCC 12 would
+/// destroy it twice (otp/detail/temporaries.hpp): give Req a constructor,
+/// or use the std::in_place_type form below.
 template <class S, class Req>
-detail::request_awaiter<reply_of<S, Req>> call(const server_ref<S>& to, Req req,
-                                               duration timeout = config::default_call_timeout) {
-  using R = reply_of<S, Req>;
-  auto* slot = detail::slot_for_request<R>(3);  // the caller's, the node's, the node's reply_to
-  detail::node* n;
-  try {
-    n = new detail::call_node<S, Req, R>(slot, std::move(req));
-  } catch (...) {
-    slot->refs.store(1, std::memory_order_relaxed);  // nobody else saw it
-    slot->release();
-    throw;
-  }
-  return detail::request_awaiter<R>(to, n, timeout, slot);
+  requires(!detail::is_in_place_type<std::remove_cvref_t<Req>>)
+detail::guarded<detail::request_awaiter<reply_of<S, std::remove_cvref_t<Req>>>, Req> call(
+    const server_ref<S>& to, Req&& req, duration timeout = config::default_call_timeout) {
+  using Q = std::remove_cvref_t<Req>;
+  return detail::guarded<detail::request_awaiter<reply_of<S, Q>>, Req>(
+      detail::make_call<S, Q>(to, timeout, std::forward<Req>(req)));
+}
+/// call with the request built in place from `args` (parenthesised
+/// initialisation, so aggregates work too): `call(s, std::in_place_type<get>, "key")`.
+template <class S, class Req, class... A>
+detail::guarded<detail::request_awaiter<reply_of<S, Req>>, A...> call(const server_ref<S>& to,
+                                                                     std::in_place_type_t<Req>, A&&... args) {
+  return detail::guarded<detail::request_awaiter<reply_of<S, Req>>, A...>(
+      detail::make_call<S, Req>(to, config::default_call_timeout, std::forward<A>(args)...));
 }
 /// call by name: errc::noproc when nobody holds `to`, errc::bad_message_type
 /// when its process is not a server of type S.
 template <class S, class Req>
-detail::request_awaiter<reply_of<S, Req>> call(const name& to, Req req,
-                                               duration timeout = config::default_call_timeout) {
+  requires(!detail::is_in_place_type<std::remove_cvref_t<Req>>)
+detail::guarded<detail::request_awaiter<reply_of<S, std::remove_cvref_t<Req>>>, Req> call(
+    const name& to, Req&& req, duration timeout = config::default_call_timeout) {
+  using Q = std::remove_cvref_t<Req>;
+  using G = detail::guarded<detail::request_awaiter<reply_of<S, Q>>, Req>;
   auto h = server_ref<S>::from(to.whereis());
-  if (!h)
-    return detail::request_awaiter<reply_of<S, Req>>(h.error() == errc::noproc ? error(errc::noproc, exit_reason::noproc())
-                                                                             : h.error());
-  return call(h.value(), std::move(req), timeout);
+  if (!h) return G(detail::no_server<S, Q>(h));
+  return G(detail::make_call<S, Q>(h.value(), timeout, std::forward<Req>(req)));
 }
 
 // ---------------------------------------------------------------- cast, send
 
 /// Sends `msg` to S's handle_cast, fire-and-forget: never fails, a dead
 /// server drops it. co_await it to let others run when this process has
-/// spent its reductions (see otp::send). Safe from any thread.
+/// spent its reductions (see otp::send). Safe from any thread. GCC 12: see
+/// call about braced aggregates inside co_await.
 template <class S, class C>
-sent cast(const server_ref<S>& to, C msg) {
+  requires(!detail::is_in_place_type<std::remove_cvref_t<C>>)
+detail::guarded<sent, C> cast(const server_ref<S>& to, C&& msg) {
+  using Q = std::remove_cvref_t<C>;
+  static_assert(requires(S& s, Q&& c) { s.handle_cast(std::move(c)); }, "the server has no handle_cast for this type");
+  return detail::guarded<sent, C>(
+      detail::send_with(to, [&] { return new detail::cast_node<S, Q>(std::in_place, std::forward<C>(msg)); }));
+}
+/// cast with the message built in place from `args`.
+template <class S, class C, class... A>
+detail::guarded<sent, A...> cast(const server_ref<S>& to, std::in_place_type_t<C>, A&&... args) {
   static_assert(requires(S& s, C&& c) { s.handle_cast(std::move(c)); }, "the server has no handle_cast for this type");
-  return detail::send_with(to, [&] { return new detail::cast_node<S, C>(std::move(msg)); });
+  return detail::guarded<sent, A...>(detail::send_with(
+      to, [&] { return new detail::cast_node<S, C>(std::in_place, std::forward<A>(args)...); }));
 }
 /// cast by name: errc::noproc when nobody holds `to`, errc::bad_message_type
 /// when it is not a server of type S.
 template <class S, class C>
-result<send_status> cast(const name& to, C msg) {
+result<send_status> cast(const name& to, C&& msg) {
   auto h = server_ref<S>::from(to.whereis());
   if (!h) return h.error();
-  return cast(h.value(), std::move(msg)).status();
+  return cast(h.value(), std::forward<C>(msg)).status();
 }
 
 /// Sends `msg` to S's handle_info (a plain message, as Kernel.send to a
 /// GenServer). As otp::send otherwise: never fails, safe from any thread.
 template <class S, class I>
   requires(!std::is_same_v<std::remove_cvref_t<I>, std::in_place_t>)
-sent send(const server_ref<S>& to, I msg) {
-  static_assert(detail::has_info<S, I>, "the server has no handle_info for this type");
-  return detail::send_with(to, [&] { return new detail::info_node<S, I>(std::move(msg)); });
+detail::guarded<sent, I> send(const server_ref<S>& to, I&& msg) {
+  using Q = std::remove_cvref_t<I>;
+  static_assert(detail::has_info<S, Q>, "the server has no handle_info for this type");
+  return detail::guarded<sent, I>(
+      detail::send_with(to, [&] { return new detail::info_node<S, Q>(std::in_place, std::forward<I>(msg)); }));
 }
 
 /// Sends `msg` to S's handle_info after `delay` (Process.send_after to a

@@ -114,18 +114,29 @@ class start_awaiter final : public start_base {
   std::tuple<A...> args_;
 };
 
+/// start_opt for the library's own values, moved from names: no GCC 12 guard.
+template <class F, class... A>
+start_awaiter<std::decay_t<F>, std::decay_t<A>...> start_unguarded(const start_options& o, F&& f, A&&... a) {
+  return start_awaiter<std::decay_t<F>, std::decay_t<A>...>(o, std::forward<F>(f), std::forward<A>(a)...);
+}
+
 }  // namespace detail
 
 /// Spawns `f(args...)` linked to the caller and waits for its init_ack (see
 /// the top of this header). Inside a process only.
+/// GCC 12: a braced aggregate or a capturing lambda given here as a
+/// temporary inside co_await does not compile there (otp/detail/temporaries.hpp).
 template <class F, class... A>
-detail::start_awaiter<std::decay_t<F>, std::decay_t<A>...> start_link(F&& f, A&&... a) {
-  return {start_options{}, std::forward<F>(f), std::forward<A>(a)...};
+detail::guarded<detail::start_awaiter<std::decay_t<F>, std::decay_t<A>...>, F, A...> start_link(F&& f, A&&... a) {
+  return detail::guarded<detail::start_awaiter<std::decay_t<F>, std::decay_t<A>...>, F, A...>(
+      detail::start_unguarded(start_options{}, std::forward<F>(f), std::forward<A>(a)...));
 }
 /// start_link with options: a timeout, no link (`start`), spawn options.
 template <class F, class... A>
-detail::start_awaiter<std::decay_t<F>, std::decay_t<A>...> start_opt(const start_options& o, F&& f, A&&... a) {
-  return {o, std::forward<F>(f), std::forward<A>(a)...};
+detail::guarded<detail::start_awaiter<std::decay_t<F>, std::decay_t<A>...>, F, A...> start_opt(const start_options& o,
+                                                                                              F&& f, A&&... a) {
+  return detail::guarded<detail::start_awaiter<std::decay_t<F>, std::decay_t<A>...>, F, A...>(
+      detail::start_unguarded(o, std::forward<F>(f), std::forward<A>(a)...));
 }
 
 /// In a process started synchronously: initialisation succeeded; the starter

@@ -57,9 +57,11 @@
 // supervisor_report): context start_error, child_terminated, shutdown_error,
 // or shutdown (intensity reached), with the child's id, pid and reason.
 //
-// GCC 12 (TOOLCHAIN 6A): never write a braced aggregate temporary inside a
-// co_await expression; these types all have constructors, so
-// `co_await otp::start_child(sup, otp::child_spec("id", otp::start_fn(f)))` is fine.
+// GCC 12 destroys a braced aggregate temporary inside co_await twice
+// (otp/detail/temporaries.hpp); child_spec, start_fn and the flags all have
+// constructors, so `co_await otp::start_child(sup, otp::child_spec("id",
+// otp::start_fn(f)))` is fine. Arguments given to start_fn are not checked:
+// give their types constructors too.
 
 #include <otp/request.hpp>
 #include <otp/start.hpp>
@@ -453,12 +455,17 @@ detail::supervisor_start start_supervisor(supervisor_flags flags, std::vector<ch
 /// and returns its flags and children (a std::pair); it may call init_ignore()
 /// or throw (the start then fails with start_failed and that reason). Invalid
 /// returned specs fail the start with start_failed, reason {invalid_spec,...}.
+/// GCC 12: `init` or an argument given as a braced aggregate or capturing
+/// lambda temporary inside co_await does not compile there
+/// (otp/detail/temporaries.hpp).
 template <class Init, class... A>
-detail::supervisor_start start_supervisor_with(Init init, A... args) {
+detail::guarded<detail::supervisor_start, Init, A...> start_supervisor_with(Init&& init, A&&... args) {
   detail::supervisor_config c;
-  c.init = [init = std::move(init), args...]() mutable { return init(args...); };
+  c.init = [init = std::decay_t<Init>(std::forward<Init>(init)),
+            ... args = std::decay_t<A>(std::forward<A>(args))]() mutable { return init(args...); };
   start_options o;  // linked, no timeout, unbounded mailbox
-  return detail::supervisor_start(start_opt(o, &detail::supervisor_main, std::move(c)));
+  return detail::guarded<detail::supervisor_start, Init, A...>(
+      detail::supervisor_start(detail::start_unguarded(o, &detail::supervisor_main, std::move(c))));
 }
 
 /// A child spec that runs a supervisor (type supervisor, shutdown infinity).
