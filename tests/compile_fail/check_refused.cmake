@@ -6,6 +6,7 @@ execute_process(
   COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${TARGET} --config ${CONFIG}
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 set(out "${out}${err}")
+string(REPLACE ";" "," out "${out}")  # not a CMake list
 if(rc EQUAL 0)
   message(FATAL_ERROR "${TARGET} compiled: the refused spellings were accepted")
 endif()
