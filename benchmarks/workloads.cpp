@@ -35,7 +35,7 @@ void report(const char* metric, double v, const char* unit) { std::printf("RESUL
 int shards = 1;
 otp::spawn_options on_shard(std::int64_t i) {
   otp::spawn_options o;
-  o.shard = static_cast<int>(i % shards);
+  o.shard = i % shards;
   return o;
 }
 

@@ -766,8 +766,12 @@ process_base* new_process(runtime* rt, process_base* parent, const spawn_options
   if (!parent && (o.link || o.monitor))
     throw std::logic_error("otp::spawn_opt: link and monitor need a calling process");
   shard* home;
-  if (o.shard >= 0)
-    home = core.shards[static_cast<std::size_t>(o.shard) % core.shards.size()].get();
+  if (o.shard) {
+    if (*o.shard >= core.shards.size())
+      throw std::out_of_range("otp::spawn: spawn_options::shard is " + std::to_string(*o.shard) +
+                              ", but the runtime has " + std::to_string(core.shards.size()) + " shards");
+    home = core.shards[*o.shard].get();
+  }
   else if (parent)
     home = parent->home();
   else
@@ -901,6 +905,10 @@ time_point now() { return detail::now(current_or_throw("otp::now")); }
 asio::any_io_executor executor() { return shard_executor(current_or_throw("otp::executor")); }
 
 pid parent() { return current_or_throw("otp::parent").parent; }
+
+std::size_t current_shard() { return current_or_throw("otp::current_shard").home()->index; }
+
+std::size_t shard_count() { return current_or_throw("otp::shard_count").home()->core.shards.size(); }
 
 bool is_alive(const pid& p) noexcept { return p && !as_core(p)->exiting.load(std::memory_order_acquire); }
 

@@ -108,9 +108,11 @@ TEST_CASE("inspect reads a process on another shard through that shard, answerin
   otp::testing::options o;
   o.threads = 2;
   auto body = []() -> otp::process<> {
-    const std::size_t mine = (co_await otp::inspect(otp::self())).shard;
+    const std::size_t mine = otp::current_shard();
+    CHECK((co_await otp::inspect(otp::self())).shard == mine);
+    CHECK(otp::shard_count() == 2);
     otp::spawn_options far;
-    far.shard = static_cast<int>(1 - mine);  // the other shard: the snapshot is posted there
+    far.shard = 1 - mine;  // the other shard: the snapshot is posted there
     far.monitor = true;
     auto [p, mon] = otp::spawn_opt(far, []() -> otp::process<int> { co_await otp::sleep_for(1h); });
     for (int i = 0; i < 5; ++i) otp::send(p, i);

@@ -136,6 +136,85 @@ OTP_TEST_CASE("the frame of an ended process is destroyed: destructors of its lo
   CHECK(*flag == 1);
 }
 
+OTP_TEST_CASE("a plain lambda returning a coroutine's process is a body; what it throws, spawn throws") {
+  auto [p, ref] = otp::spawn_monitor([] { return exits_with(otp::exit_reason::other("from_plain")); });
+  CHECK(down_reason(co_await otp::receive()) == otp::exit_reason::other("from_plain"));
+  auto refuses = []() -> otp::process<> { throw std::invalid_argument("bad argument"); };
+  CHECK_THROWS_AS(otp::spawn(refuses), std::invalid_argument);  // not a coroutine: runs inside spawn
+}
+
+OTP_TEST_CASE_M("receive_down takes the down of one monitor and leaves every other message in order", int) {
+  auto me = otp::self_as<int>();
+  auto [a, ra] = otp::spawn_monitor(returns_at_once);
+  auto [b, rb] = otp::spawn_monitor(returns_at_once);
+  co_await otp::yield();  // both ended: their downs are in the mailbox, between our messages
+  otp::send(me, 1);
+  otp::send(me, 2);
+  auto d = co_await otp::receive_down(rb);
+  CHECK(d.ref == rb);
+  CHECK(d.from == b);
+  CHECK(d.reason == otp::exit_reason::normal());
+  // What is left comes out in arrival order: a's down, then 1, then 2.
+  CHECK(std::get<otp::down_message>(co_await otp::receive()).ref == ra);
+  CHECK(std::get<int>(co_await otp::receive()) == 1);
+  CHECK(std::get<int>(co_await otp::receive()) == 2);
+}
+
+OTP_TEST_CASE_M("receive_down waits past unrelated messages for a down that comes later", int) {
+  auto me = otp::self_as<int>();
+  auto [p, ref] = otp::spawn_monitor([](otp::handle<int> to) -> otp::process<> {
+    for (int i = 0; i < 300; ++i) co_await otp::send(to, i);  // wakes the waiter again and again
+    co_await otp::sleep_for(1s);
+  }, me);
+  auto t0 = otp::now();
+  auto d = co_await otp::receive_down(ref);
+  CHECK(otp::now() - t0 == 1s);
+  CHECK(d.from == p);
+  for (int i = 0; i < 300; ++i) CHECK(std::get<int>(co_await otp::receive()) == i);
+}
+
+OTP_TEST_CASE_M("receive_down with a timeout gives nothing at the deadline and leaves the down for later", int) {
+  auto [p, ref] = otp::spawn_monitor([]() -> otp::process<> { co_await otp::sleep_for(2s); });
+  otp::send(otp::self_as<int>(), 7);
+  auto t0 = otp::now();
+  CHECK_FALSE((co_await otp::receive_down(ref, 1s)).has_value());
+  CHECK(otp::now() - t0 == 1s);
+  CHECK_FALSE((co_await otp::receive_down(ref, 0s)).has_value());  // a zero timeout only looks
+  auto d = co_await otp::receive_down(ref, 5s);
+  REQUIRE(d.has_value());
+  CHECK(otp::now() - t0 == 2s);
+  CHECK(std::get<int>(co_await otp::receive()) == 7);  // untouched
+}
+
+OTP_TEST_CASE("receive_exit takes the trapped exit of one process and leaves the others in order") {
+  otp::trap_exit(true);
+  auto a = otp::spawn_link(exits_with, otp::exit_reason::other("a_done"));
+  auto b = otp::spawn_link(exits_with, otp::exit_reason::other("b_done"));
+  auto e = co_await otp::receive_exit(b);
+  CHECK(e.from == b);
+  CHECK(e.reason == otp::exit_reason::other("b_done"));
+  CHECK_FALSE((co_await otp::receive_exit(b, 1s)).has_value());  // taken: there was one
+  auto rest = std::get<otp::exit_message>(co_await otp::receive());
+  CHECK(rest.from == a);
+  otp::trap_exit(false);
+}
+
+OTP_TEST_CASE("a process killed while in receive_down takes nothing and its destructors run") {
+  auto gone = std::make_shared<bool>(false);
+  auto [w, wref] = otp::spawn_monitor([](std::shared_ptr<bool> gone) -> otp::process<int> {
+    struct on_end {
+      std::shared_ptr<bool> g;
+      ~on_end() { *g = true; }
+    } guard{gone};
+    auto p = otp::spawn_link([]() -> otp::process<> { co_await otp::sleep_for(1h); });  // goes with us
+    (void)co_await otp::receive_down(otp::monitor(p));
+  }, gone);
+  co_await otp::yield();
+  otp::exit(w, otp::exit_reason::kill());
+  CHECK(down_reason(co_await otp::receive()) == otp::exit_reason::killed());
+  CHECK(*gone);
+}
+
 OTP_TEST_CASE("spawn_link, spawn_monitor and spawn_opt need a calling process") {
   asio::io_context io;
   otp::runtime rt(io.get_executor());
@@ -146,6 +225,23 @@ OTP_TEST_CASE("spawn_link, spawn_monitor and spawn_opt need a calling process") 
 }
 
 TEST_CASE("self() outside a process is a clear error") { CHECK_THROWS_AS(otp::self(), std::logic_error); }
+
+TEST_CASE("current_shard() and shard_count() outside a process are clear errors") {
+  CHECK_THROWS_AS(otp::current_shard(), std::logic_error);
+  CHECK_THROWS_AS(otp::shard_count(), std::logic_error);
+}
+
+OTP_TEST_CASE("spawn_options::shard places a process on that shard; one out of range is refused") {
+  CHECK(otp::current_shard() == 0);
+  CHECK(otp::shard_count() == 1);
+  otp::spawn_options o;
+  o.shard = otp::current_shard();
+  o.monitor = true;
+  auto [p, ref] = otp::spawn_opt(o, returns_at_once);
+  (void)co_await otp::receive_down(ref);
+  o.shard = otp::shard_count();  // one past the last
+  CHECK_THROWS_AS(otp::spawn_opt(o, returns_at_once), std::out_of_range);
+}
 
 OTP_TEST_CASE("yield lets the other ready processes run first") {
   otp::testing::event_log log;

@@ -99,10 +99,6 @@ inline test_task_of<otp::result<otp::supervisor_ref>> start_sup(supervisor_flags
   co_return co_await otp::start_supervisor(f, std::move(children), o);
 }
 
-// Downs that arrived while the test waited for another one (refs are unique,
-// so leftovers of earlier tests never match).
-inline std::vector<otp::down_message> stashed_downs;
-
 /// A supervisor of workers named `ids` (in that start order).
 inline test_task_of<otp::supervisor_ref> start_workers(supervisor_flags f, log_ptr log,
                                                         std::vector<std::string> ids) {
@@ -111,20 +107,9 @@ inline test_task_of<otp::supervisor_ref> start_workers(supervisor_flags f, log_p
   co_return (co_await start_sup(f, std::move(cs))).value();
 }
 
-inline test_task_of<otp::exit_reason> wait_down(otp::monitor_ref mon) {
-  for (auto it = stashed_downs.begin(); it != stashed_downs.end(); ++it) {
-    if (it->ref != mon) continue;
-    auto r = it->reason;
-    stashed_downs.erase(it);
-    co_return r;
-  }
-  for (;;) {
-    auto m = co_await otp::receive();
-    if (auto* d = std::get_if<otp::down_message>(&m)) {
-      if (d->ref == mon) co_return d->reason;
-      stashed_downs.push_back(std::move(*d));
-    }
-  }
+/// The reason in the down of `mon`; other messages stay in the mailbox.
+inline otp::task<otp::exit_reason> wait_down(otp::monitor_ref mon) {
+  co_return (co_await otp::receive_down(mon)).reason;
 }
 
 /// Stops a supervisor as its parent does, and returns its exit reason.

@@ -51,7 +51,7 @@ otp::task<otp::pid, otp::pid> crash_cycles(otp::pid child, std::int64_t n) {
   co_return child;
 }
 
-otp::task<otp::supervisor_ref, otp::pid> start_storm_sup(int shard) {
+otp::task<otp::supervisor_ref, otp::pid> start_storm_sup(std::optional<std::size_t> shard) {
   std::vector<child_spec> cs;
   cs.emplace_back("c", otp::start_fn(crashes_on_demand, otp::self_as<otp::pid>()));
   // The intensity is raised on purpose: every cycle is a restart. Virtual
@@ -77,7 +77,7 @@ TEST_SUITE("supervisor_storm") {
 
 static otp::process<otp::pid> storm() {
   const std::int64_t n = storm_cycles();
-  auto sup = co_await start_storm_sup(-1);
+  auto sup = co_await start_storm_sup(std::nullopt);
   otp::pid child = co_await first_up();
   child = co_await crash_cycles(child, std::min<std::int64_t>(10000, n));  // warm the pools
   const std::size_t before = rss_bytes();

@@ -6,6 +6,7 @@
 #include <otp/testing.hpp>
 
 #include <stdexcept>
+#include <string>
 
 using namespace std::chrono_literals;
 
@@ -46,6 +47,26 @@ otp::task<> waits_forever(std::shared_ptr<int> destroyed) {
 }  // namespace
 
 TEST_SUITE("task") {
+
+namespace {
+// A helper that waits for a down: a task<T> that receives nothing of its own
+// process's type, so processes of any message type can await it.
+otp::task<otp::exit_reason> end_of(otp::pid p) {
+  auto ref = otp::monitor(p);
+  co_return (co_await otp::receive_down(ref)).reason;
+}
+}  // namespace
+
+OTP_TEST_CASE_M("a task that waits for a down with receive_down fits processes of any message type", int) {
+  auto quick = []() -> otp::process<> { co_return; };
+  CHECK(co_await end_of(otp::spawn(quick)) == otp::exit_reason::normal());
+  auto text_body = [](otp::pid target) -> otp::process<std::string> {
+    CHECK(co_await end_of(target) == otp::exit_reason::normal());
+  };
+  auto slow = []() -> otp::process<> { co_await otp::sleep_for(1s); };
+  auto [other, ref] = otp::spawn_monitor(text_body, otp::pid(otp::spawn(slow)));
+  CHECK((co_await otp::receive_down(ref)).reason == otp::exit_reason::normal());
+}
 
 OTP_TEST_CASE("a task runs in the awaiting process and hands back its value") {
   auto t0 = otp::now();

@@ -36,9 +36,17 @@
 // Body parameters are copied into the frame: take them by value. A capturing
 // lambda given to spawn is kept alive by the runtime for the process's life.
 //
-// A body must contain co_await or co_return: a function returning
-// otp::process<M> without either is not a coroutine, runs inside spawn in the
-// caller's context, and can only end by throwing there (into the caller).
+// What spawn takes (a "body") is any callable returning otp::process<M>, and
+// only a coroutine can make one (a function or lambda with co_await or
+// co_return in it). So a body is either such a coroutine, or a plain
+// function or lambda that returns one made by calling a coroutine:
+//
+//   otp::spawn(worker, 42);                        // worker is a coroutine
+//   otp::spawn([n] { return worker(n); });         // a plain lambda: fine
+//
+// A plain one runs inside spawn, in the caller, before the process exists:
+// it must not call otp::self(), receive or send as the process, and what it
+// throws is thrown by spawn. The process is the coroutine it returns.
 
 #include <otp/config.hpp>
 #include <otp/error.hpp>
@@ -74,9 +82,10 @@ struct spawn_options {
   bool trap_exit = false;  ///< start trapping exits
   std::uint32_t mailbox_bound = 0;  ///< 0: unbounded (Erlang's default)
   overflow on_full = overflow::fail;
-  /// Shard to run on: -1 means the caller's shard inside a process, round
-  /// robin outside one.
-  int shard = -1;
+  /// Shard to run on, 0 .. shard_count() - 1 (otp::current_shard() is the
+  /// caller's). Unset: the caller's shard inside a process, round robin
+  /// outside one. One out of range makes spawn throw std::out_of_range.
+  std::optional<std::size_t> shard;
   /// Registered under this name before its body runs (otp/name.hpp). A
   /// taken name: spawn throws otp::name_refused, start returns
   /// errc::already_started with the holder.
@@ -347,7 +356,9 @@ class timed_receive_awaiter final : receive_base<M>, timer_entry {
 }  // namespace detail
 
 /// Waits for the next message: the process's own type, an exit_message (when
-/// trapping exits) or a down_message, in arrival order.
+/// trapping exits) or a down_message, in arrival order. To wait for one
+/// particular down or exit and leave the rest in order, see receive_down and
+/// receive_exit below.
 ///
 /// Cancellation: if the process is ended while waiting, no message is taken.
 /// Errors: none. Thread safety: a process receives only its own mailbox.
@@ -361,6 +372,145 @@ inline detail::timed_receive_op receive(duration timeout) noexcept { return deta
 template <class Rep, class Period>
 detail::timed_receive_op receive(std::chrono::duration<Rep, Period> timeout) noexcept {
   return detail::timed_receive_op(std::chrono::duration_cast<duration>(timeout));
+}
+
+// ---------------------------------------------------------------- one down, one exit
+
+namespace detail {
+
+/// The down of one monitor.
+struct down_of {
+  using message_type = down_message;
+  monitor_ref ref;
+  bool operator()(const node* n) const noexcept {
+    return n->kind == node_kind::down_message && static_cast<const signal_node*>(n)->ref == ref;
+  }
+  static down_message take(signal_node* s) { return down_message(s->ref, std::move(s->from), std::move(s->reason)); }
+};
+/// The trapped exit of one process.
+struct exit_from {
+  using message_type = exit_message;
+  pid from;
+  bool operator()(const node* n) const noexcept {
+    return n->kind == node_kind::exit_message && static_cast<const signal_node*>(n)->from == from;
+  }
+  static exit_message take(signal_node* s) { return exit_message(std::move(s->from), std::move(s->reason)); }
+};
+
+/// Waits for the first node `match` accepts and takes it out of the mailbox,
+/// leaving the others where they are. Each wake-up looks only at what
+/// arrived since the last.
+template <class Match, bool Timed>
+class selective_receive final : waiter, timer_entry {
+ public:
+  using message_type = typename Match::message_type;
+  selective_receive(Match m, duration timeout) noexcept : match_(std::move(m)), timeout_(timeout) {
+    woken_from_outside = false;
+  }
+  selective_receive(selective_receive&& o) noexcept
+      : match_(std::move(o.match_)), timeout_(o.timeout_), p_(o.p_), got_(std::exchange(o.got_, nullptr)) {
+    woken_from_outside = false;
+  }
+  ~selective_receive() {
+    if (armed()) timer_remove(*p_, *this);
+    delete got_;
+  }
+  void bind(process_base& p) noexcept { p_ = &p; }
+  bool await_ready() noexcept { return scan(); }
+  void await_suspend(std::coroutine_handle<>) noexcept { p_->wait = this; }
+  auto await_resume() {
+    if constexpr (Timed) {
+      if (!got_) return std::optional<message_type>();
+      return std::optional<message_type>(take());
+    } else {
+      return take();
+    }
+  }
+  bool ready(process_base& p) noexcept override {
+    if (scan()) {
+      if (armed()) timer_remove(p, *this);
+      return true;
+    }
+    if constexpr (Timed) {
+      if (timed_out_) return true;
+      if (!started_) {
+        started_ = true;
+        if (timeout_ <= duration::zero()) return timed_out_ = true;
+        if (timeout_ != duration::max()) timer_add(p, *this, timeout_);  // max: no deadline
+      }
+    }
+    return false;
+  }
+  void fire() noexcept override {
+    timed_out_ = true;
+    if (p_->try_unblock()) schedule(*p_);
+  }
+
+ private:
+  bool scan() noexcept {
+    if (got_) return true;
+    node* prev = seen_;
+    for (node* n = seen_ ? seen_->next : p_->first; n; prev = n, n = n->next) {
+      if (!match_(n)) continue;
+      (prev ? prev->next : p_->first) = n->next;
+      if (p_->last == n) p_->last = prev;
+      got_ = n;
+      return true;
+    }
+    seen_ = prev;
+    return false;
+  }
+  message_type take() {
+    auto* s = static_cast<signal_node*>(std::exchange(got_, nullptr));
+    message_type m = Match::take(s);
+    delete s;
+    return m;
+  }
+
+  Match match_;
+  duration timeout_;
+  process_base* p_ = nullptr;
+  node* seen_ = nullptr;  ///< the last node looked at: the next scan starts after it
+  node* got_ = nullptr;
+  bool timed_out_ = false;
+  bool started_ = false;
+};
+
+}  // namespace detail
+
+/// Waits for the down_message of the monitor `ref`, and takes it out of the
+/// mailbox, leaving every other message where it is, in order (Erlang's
+/// `receive {'DOWN', Ref, ...} -> ... end`). A down already in the mailbox
+/// is taken at once. Works in a process of any message type, and in a
+/// task<T> that receives nothing else, so one helper serves them all.
+///
+/// Cancellation: if the process is ended while waiting, nothing is taken.
+/// Errors: none; a monitor that never fires (demonitored, or never set)
+/// waits for ever: use the timed form. Thread safety: the calling process only.
+inline detail::selective_receive<detail::down_of, false> receive_down(const monitor_ref& ref) noexcept {
+  return {detail::down_of{ref}, duration::max()};
+}
+/// receive_down waiting at most `timeout`: an empty optional on timeout,
+/// the down left for later if it comes after. A zero timeout only looks;
+/// duration::max() waits for ever.
+template <class Rep, class Period>
+detail::selective_receive<detail::down_of, true> receive_down(const monitor_ref& ref,
+                                                              std::chrono::duration<Rep, Period> timeout) noexcept {
+  return {detail::down_of{ref}, std::chrono::duration_cast<duration>(timeout)};
+}
+
+/// Waits for the exit_message from `from` (which arrives only while the
+/// caller traps exits), and takes it out of the mailbox, leaving every other
+/// message where it is, in order. As receive_down otherwise: any process or
+/// task, nothing taken if the caller is ended meanwhile.
+inline detail::selective_receive<detail::exit_from, false> receive_exit(const pid& from) noexcept {
+  return {detail::exit_from{from}, duration::max()};
+}
+/// receive_exit waiting at most `timeout`: an empty optional on timeout.
+template <class Rep, class Period>
+detail::selective_receive<detail::exit_from, true> receive_exit(const pid& from,
+                                                                std::chrono::duration<Rep, Period> timeout) noexcept {
+  return {detail::exit_from{from}, std::chrono::duration_cast<duration>(timeout)};
 }
 
 // ---------------------------------------------------------------- send
@@ -595,6 +745,13 @@ handle<M> self_as() {
 time_point now();
 /// The process that spawned the caller (the null pid for one spawned from outside).
 pid parent();
+/// The shard the calling process runs on, 0 .. shard_count() - 1: what
+/// spawn_options::shard and process_info::shard hold. Throws
+/// std::logic_error outside a process.
+std::size_t current_shard();
+/// The number of shards of the calling process's runtime (runtime::shard_count()).
+/// Throws std::logic_error outside a process.
+std::size_t shard_count();
 /// True while `p` has not ended. A snapshot: it may end right after.
 bool is_alive(const pid& p) noexcept;
 
