@@ -137,7 +137,7 @@ void left(process_base& self, registry_partition_base& part, std::size_t n) noex
   if (m->count == 0) self.links.remove(part.process);
 }
 
-process<nothing> registry_main(std::shared_ptr<registry_name_base> name) {
+process<registry_stop> registry_main(std::shared_ptr<registry_name_base> name) {
   otp::trap_exit(true);
   process_base& self = current_or_throw("registry");
   {
@@ -154,12 +154,13 @@ process<nothing> registry_main(std::shared_ptr<registry_name_base> name) {
   std::vector<pid> partitions;
   for (std::size_t i = 0; i < n; ++i) {
     start_options o;
-    o.spawn.shard = static_cast<int>(i % shards);
+    o.spawn.shard = i % shards;
     auto r = co_await otp::start_opt(o, &partition_main, st, i);
     if (!r) init_fail(r.error().reason);
     st->partition(i).process = r.value();
     partitions.push_back(r.value());
   }
+  st->process = pid_of(self);
   registry_state_base* expected = nullptr;
   st->retain();  // the name's
   if (!name->current.compare_exchange_strong(expected, &*st, std::memory_order_acq_rel)) {
@@ -171,12 +172,36 @@ process<nothing> registry_main(std::shared_ptr<registry_name_base> name) {
   const pid parent = otp::parent();
   for (;;) {
     auto m = co_await otp::receive();
+    if (auto* stop = std::get_if<registry_stop>(&m)) {
+      // As a supervisor stops its children: each partition with shutdown
+      // (its registrants get that exit signal), newest first, then itself.
+      for (auto it = partitions.rbegin(); it != partitions.rend(); ++it) {
+        otp::exit(*it, exit_reason::shutdown());
+        (void)co_await otp::receive_exit(*it);
+      }
+      otp::exit(stop->reason);
+    }
     auto* e = std::get_if<exit_message>(&m);
     if (!e) continue;
     if (e->from == parent) otp::exit(e->reason);
     if (std::find(partitions.begin(), partitions.end(), e->from) != partitions.end())
       otp::exit(e->reason);  // a partition ended: the registry goes with it, taking the others
   }
+}
+
+task<result<void>> stop_registry(pid p, exit_reason reason, duration timeout) {
+  if (!p) co_return error(errc::noproc, exit_reason::noproc());
+  if (p == otp::self()) co_return error(errc::calling_self);
+  auto mon = otp::monitor(p);
+  (void)otp::send(handle<registry_stop>::unchecked(p), registry_stop(reason));
+  auto down = co_await otp::receive_down(mon, timeout);
+  if (!down) {
+    otp::demonitor(mon, demonitor_option::flush);
+    co_return error(errc::timeout);
+  }
+  if (down->reason.is(exit_kind::noproc)) co_return error(errc::noproc, exit_reason::noproc());
+  if (down->reason == reason) co_return otp::ok();
+  co_return error(errc::exited, std::move(down->reason));
 }
 
 }  // namespace otp::detail

@@ -463,6 +463,31 @@ OTP_TEST_CASE_M("meta: values given at start and put later, typed", otp::pid) {
   CHECK(reg.put_meta("answer", 1).error() == otp::errc::noproc);
 }
 
+OTP_TEST_CASE_M("stop: partitions end with shutdown, taking their registrants, then the registry ends with the reason",
+                otp::pid) {
+  const reg_t reg(any_kind());
+  auto r = co_await start(reg);
+  auto h = co_await spawn_holder(reg, "k", 1);
+  auto hmon = otp::monitor(h);
+  auto rmon = otp::monitor(r);
+  auto stopped = co_await reg.stop();
+  CHECK(stopped.has_value());
+  CHECK(co_await down_of(hmon) == otp::exit_reason::shutdown());  // a registrant goes with its partition
+  CHECK(co_await down_of(rmon) == otp::exit_reason::normal());
+  CHECK_FALSE(reg.running());
+  CHECK(reg.lookup("k").empty());
+  auto again = co_await reg.stop();
+  REQUIRE(again.has_error());
+  CHECK(again.error() == otp::errc::noproc);
+  // A stopped registry starts again, and stops with another reason.
+  r = co_await start(reg);
+  CHECK(reg.running());
+  otp::trap_exit(true);
+  REQUIRE(reg.register_self("mine", 2).has_value());  // the caller is a registrant: it traps exits
+  CHECK((co_await reg.stop(otp::exit_reason::shutdown(), 5s)).has_value());
+  CHECK_FALSE(reg.running());
+}
+
 OTP_TEST_CASE_M("a registry not running finds nothing and refuses registrations with noproc", otp::pid) {
   const reg_t reg;
   CHECK(reg.lookup("k").empty());

@@ -400,11 +400,32 @@ class registry {
   // ---- running it ----
 
   /// Starts the registry linked to the caller (start_options as for
-  /// start_opt): result<handle<nothing>> once its partitions run. Fails
-  /// with errc::start_failed, reason {already_started,...}, when this name
-  /// runs already.
+  /// start_opt): the registry's pid, once its partitions run. Fails with
+  /// errc::start_failed, reason {already_started,...}, when this name runs
+  /// already.
   auto start(start_options o = {}) const {
     return otp::start_opt(o, &detail::registry_main, std::shared_ptr<detail::registry_name_base>(name_));
+  }
+  /// Stops the running incarnation, as Supervisor.stop/3 stops an Elixir
+  /// registry: each partition ends with `shutdown`, taking its registrants
+  /// with it (those not trapping exits), then the registry's process ends
+  /// with `reason`. Returns (a task<result<void>>) once it has ended: ok;
+  /// errc::noproc when the registry is not running; errc::exited with the
+  /// reason if it ended otherwise meanwhile; errc::timeout after `timeout`
+  /// (it goes on stopping); errc::calling_self from the registry's own
+  /// process. A registry under a supervisor is restarted as after any other
+  /// exit: stop it through its supervisor (terminate_child) to keep it
+  /// stopped. A linked caller gets the exit signal `reason`, harmless when
+  /// it is normal; a caller that holds keys is itself a registrant.
+  /// Cancellation: a caller ended while waiting stops waiting; the registry
+  /// still stops. Inside a process only.
+  task<result<void>> stop(exit_reason reason = exit_reason::normal(), duration timeout = duration::max()) const {
+    pid p;
+    {
+      detail::ebr::guard g;
+      if (auto* st = current()) p = st->process;
+    }
+    return detail::stop_registry(std::move(p), std::move(reason), timeout);
   }
   /// Its default child spec: a permanent child of type supervisor (its
   /// partitions are its children, as in Elixir).

@@ -8,6 +8,7 @@
 #include <otp/detail/process_base.hpp>
 #include <otp/messages.hpp>
 #include <otp/process.hpp>
+#include <otp/task.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -102,6 +103,7 @@ struct registry_state_base : ebr::retired {
   virtual registry_partition_base& partition(std::size_t i) noexcept = 0;
 
   std::atomic<std::uint32_t> refs{1};
+  pid process;  ///< the registry's own process; set before it is published
 };
 
 /// What every copy of a registry handle shares: its options, and the
@@ -119,10 +121,20 @@ struct registry_name_base {
   std::atomic<registry_state_base*> current{nullptr};
 };
 
+/// What registry::stop sends the registry's process.
+struct registry_stop {
+  explicit registry_stop(exit_reason r) noexcept : reason(std::move(r)) {}
+  exit_reason reason;
+};
+
 /// The registry's own process: starts the partitions, publishes the
 /// incarnation, and ends (taking the partitions with it) when its parent or
-/// a partition does.
-process<nothing> registry_main(std::shared_ptr<registry_name_base> name);
+/// a partition does, or when asked to stop.
+process<registry_stop> registry_main(std::shared_ptr<registry_name_base> name);
+
+/// registry::stop: asks the registry process `p` to stop with `reason` and
+/// waits for its end.
+task<result<void>> stop_registry(pid p, exit_reason reason, duration timeout);
 
 /// Before `self` adds entries to `part`: makes sure `self` has a membership
 /// there (so its entries go when it ends). May throw bad_alloc; nothing is
