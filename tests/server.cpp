@@ -509,6 +509,34 @@ OTP_TEST_CASE("names: a server started under a local or via name is called by na
   otp::exit(r, otp::exit_reason::shutdown());
 }
 
+}  // TEST_SUITE
+
+namespace spec_type {
+using otp::child_spec;
+// Inside a server class, child_spec still names the type: the base's
+// default spec is default_child_spec, which hides nothing.
+struct planner : otp::server<planner> {
+  static std::vector<child_spec> plan() {
+    std::vector<child_spec> kids;
+    kids.push_back(child_spec("w", otp::start_fn([]() -> otp::process<int> {
+      otp::init_ack();
+      co_await otp::receive();
+    })));
+    return kids;
+  }
+  std::size_t handle_call(int) const { return plan().size(); }
+};
+}  // namespace spec_type
+
+TEST_SUITE("server") {
+
+OTP_TEST_CASE("inside a server class, child_spec names otp::child_spec, not an inherited function") {
+  auto s = (co_await otp::start_server<spec_type::planner>()).value();
+  CHECK((co_await otp::call(s, 0)).value() == 1);
+  CHECK(otp::child<spec_type::planner>().id.find("planner") != std::string::npos);
+  CHECK((co_await otp::stop(s)).has_value());
+}
+
 OTP_TEST_CASE("child spec: a supervisor starts a server from its default child spec, init acknowledged in order") {
   otp::testing::event_log ev;
   events = &ev;
@@ -520,7 +548,7 @@ OTP_TEST_CASE("child spec: a supervisor starts a server from its default child s
   // A server type with its own spec.
   struct custom : otp::server<custom> {
     static otp::child_spec child_spec(std::string n) {
-      return otp::server<custom>::child_spec(std::move(n)).with(otp::restart_type::transient);
+      return default_child_spec(std::move(n)).with(otp::restart_type::transient);
     }
     explicit custom(std::string n) { log("init " + n); }
   };

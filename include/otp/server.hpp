@@ -560,9 +560,13 @@ class server {
  public:
   /// The child spec a supervisor starts S with (what `use GenServer` gives
   /// an Elixir module): id = S's type name, start_server with `args`,
-  /// permanent worker. S may declare its own static child_spec instead.
+  /// permanent worker. otp::child<S>(args...) returns it, unless S declares
+  /// its own `static otp::child_spec child_spec(...)`, which may start from
+  /// this one: `return default_child_spec(n).with(restart_type::transient);`.
+  /// (It is not named child_spec, so that inside S the name child_spec
+  /// still means the type otp::child_spec.)
   template <class... A>
-  static otp::child_spec child_spec(A... args) {
+  static otp::child_spec default_child_spec(A... args) {
     return otp::child_spec(detail::server_type_name<S>(), start_fn(&detail::server_main<S, A...>, std::move(args)...));
   }
 

@@ -296,11 +296,16 @@ struct child_spec {
   }
 };
 
-/// A type that knows its own default spec (what `use GenServer` gives Elixir
-/// modules): `static otp::child_spec child_spec(args...)`.
+/// The child spec of a type that knows its own (what `use GenServer` gives
+/// Elixir modules): T's `static otp::child_spec child_spec(args...)` if it
+/// declares one, else its `default_child_spec(args...)` (every otp::server
+/// has one).
 template <class T, class... A>
 child_spec child(A&&... args) {
-  return T::child_spec(std::forward<A>(args)...);
+  if constexpr (requires { T::child_spec(std::forward<A>(args)...); })
+    return T::child_spec(std::forward<A>(args)...);
+  else
+    return T::default_child_spec(std::forward<A>(args)...);
 }
 
 /// Supervisor flags (OTP's sup_flags). Defaults: one_for_one, 3 restarts in 5 s.

@@ -134,7 +134,7 @@ std::vector<entry> server::handle_call(const entries& q) const { return items.en
 
 otp::child_spec server::child_spec(std::string list_name) {
   auto registered = via("todo_server:" + list_name);
-  return otp::server<server>::child_spec(std::move(list_name))
+  return default_child_spec(std::move(list_name))
       .with(otp::restart_type::temporary)
       .with(std::move(registered));
 }
