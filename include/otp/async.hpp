@@ -31,6 +31,12 @@
 // unaffected (a linked one gets the caller's exit signal, as in Elixir).
 // An async_task dropped without being awaited lets the task run; its value
 // is dropped.
+//
+// GCC 12: keep async(...) out of a co_await expression, as above. In
+// `co_await otp::await(otp::async([url] { ... }))` the lambda is a temporary
+// inside co_await, which GCC 12 destroys twice, and await cannot see it
+// (otp/detail/temporaries.hpp). async_nolink, which is awaited itself, is
+// checked.
 
 #include <otp/request.hpp>
 #include <otp/supervisor.hpp>
