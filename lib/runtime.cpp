@@ -244,22 +244,27 @@ void shard::run(process_base& p) noexcept {
 // ---------------------------------------------------------------- signals
 
 namespace {
-void on_exit_signal(process_base& p, signal_node* n, bool via_link) noexcept {
-  if (p.exit_pending) {
-    delete n;
-    return;
-  }
+/// Takes an exit signal. True when it is a kill for a process that is
+/// already ending but held by an operation (p.dying): it is killed now, and
+/// the caller fires its links and monitors at once, as for any kill.
+bool on_exit_signal(process_base& p, signal_node* n, bool via_link) noexcept {
   const exit_reason& r = n->reason;
+  if (p.exit_pending) {
+    const bool kill_now = !via_link && r.is(exit_kind::kill) && p.dying && !p.links_fired;
+    if (kill_now) p.reason = exit_reason::killed();
+    delete n;
+    return kill_now;
+  }
   if (!via_link && r.is(exit_kind::kill)) {
     p.reason = exit_reason::killed();
     p.exit_pending = true;
     delete n;
-    return;
+    return false;
   }
   if (p.trap_exit) {
     n->kind = node_kind::exit_message;
     p.append(n);
-    return;
+    return false;
   }
   if (r.is(exit_kind::normal)) {
     if (!via_link && n->from.id() == p.id) {
@@ -267,11 +272,12 @@ void on_exit_signal(process_base& p, signal_node* n, bool via_link) noexcept {
       p.exit_pending = true;
     }
     delete n;
-    return;
+    return false;
   }
   p.reason = r;
   p.exit_pending = true;
   delete n;
+  return false;
 }
 }  // namespace
 
@@ -366,7 +372,11 @@ void shard::merge(process_base& p) noexcept {
     auto* s = static_cast<signal_node*>(n);
     switch (s->kind) {
       case node_kind::exit_signal:
-        on_exit_signal(p, s, false);
+        if (on_exit_signal(p, s, false)) {
+          // A kill does not wait for the operation that holds the frame.
+          end_exit_hooks(p, true);
+          fire_links_and_monitors(p);
+        }
         break;
       case node_kind::link_exit:
         if (p.links.remove(s->from))

@@ -87,4 +87,33 @@ OTP_TEST_CASE_M("offload: a process killed while its work runs is dead at once, 
   while (!frame_gone.load()) co_await otp::offload([] { std::this_thread::sleep_for(100us); });
 }
 
+OTP_TEST_CASE_M("offload: a kill after a shutdown fires the links and monitors at once, while the work still runs", int) {
+  // A supervisor's shutdown with a timeout: exit(shutdown), then kill. The
+  // shutdown cannot interrupt the work; the kill must not wait for it either.
+  std::atomic<bool> release{false};
+  std::atomic<bool> frame_gone{false};
+  struct on_destroy {
+    std::atomic<bool>* gone;
+    ~on_destroy() { gone->store(true); }
+  };
+  auto worker = [&](otp::handle<int> test) -> otp::process<> {
+    on_destroy guard{&frame_gone};
+    otp::send(test, 1);
+    co_await otp::offload([&] { block_until(release); });
+  };
+  auto [w, ref] = otp::spawn_monitor(worker, otp::self_as<int>());
+  REQUIRE(std::holds_alternative<int>(co_await otp::receive()));
+  otp::exit(w, otp::exit_reason::shutdown());
+  for (int i = 0; i < 3; ++i) co_await otp::yield();
+  CHECK(!otp::is_alive(w));
+  CHECK_FALSE((co_await otp::receive(0s)).has_value());  // ending, held by its work: no down yet
+  otp::exit(w, otp::exit_reason::kill());
+  auto m = co_await otp::receive();
+  REQUIRE(std::holds_alternative<otp::down_message>(m));
+  CHECK(std::get<otp::down_message>(m).reason == otp::exit_reason::killed());
+  CHECK(!frame_gone.load());
+  release.store(true);
+  while (!frame_gone.load()) co_await otp::offload([] { std::this_thread::sleep_for(100us); });
+}
+
 }  // TEST_SUITE

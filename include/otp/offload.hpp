@@ -18,7 +18,10 @@
 // Cancellation: fn cannot be interrupted. A process ended while fn runs
 // (an exit signal, kill, runtime shutdown) ends once fn has returned, and
 // its result is dropped; its links and monitors fire when it ends, except
-// for `kill`, which fires them at once. fn may therefore refer to the
+// for `kill`, which fires them at once (with reason `killed`), also when it
+// reaches a process already ending for another reason: so a supervisor's
+// shutdown timeout followed by a kill is not held up by fn. Its registry
+// entries and local name go at once in every case. fn may therefore refer to the
 // process's locals. Runtime destruction waits for running work to finish.
 // GCC 12: a lambda temporary that captures by value something with a
 // destructor (a std::string) is destroyed twice there when it sits inside
