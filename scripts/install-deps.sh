@@ -3,6 +3,7 @@
 #   scripts/install-deps.sh           build, tests, benchmarks (g++-12)
 #   scripts/install-deps.sh --ci      + clang-16 and its sanitizer runtimes
 #   scripts/install-deps.sh --peers   + the toolchains of benchmarks/peers (BEAM, Go, CAF)
+#   scripts/install-deps.sh --load    + what samples/todo/load.sh and attack.sh drive it with (wrk, python3)
 # Silent when nothing is missing. Needs root (or sudo) only to install.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -12,8 +13,9 @@ for arg in "$@"; do
   case "$arg" in
     --ci) packages+=(clang-16 libclang-rt-16-dev libfuzzer-16-dev) ;;
     --peers) packages+=(erlang-nox elixir golang-go libcaf-dev python3 time) ;;
-    -h|--help) sed -n '2,6s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    *) echo "install-deps.sh: unknown argument '$arg' (use --ci and/or --peers)" >&2; exit 2 ;;
+    --load) packages+=(wrk python3) ;;
+    -h|--help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "install-deps.sh: unknown argument '$arg' (use --ci, --peers and/or --load)" >&2; exit 2 ;;
   esac
 done
 
