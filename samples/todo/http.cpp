@@ -118,6 +118,17 @@ parser::parser() : impl_(std::make_unique<impl>()) {
   };
   s.on_headers_complete = [](http_parser* p) {
     auto& i = impl::of(p);
+    if (p->http_major != 1 || p->http_minor > 1) {
+      i.owner->error_ = "HTTP/" + std::to_string(p->http_major) + "." + std::to_string(p->http_minor) +
+                        " is not supported: use HTTP/1.1 or HTTP/1.0";
+      i.owner->error_status_ = 505;
+      return -1;
+    }
+    if (p->upgrade) {  // Upgrade: websocket, h2c...: http_parser would stop here
+      i.owner->error_ = "protocol upgrade is not supported";
+      i.owner->error_status_ = 501;
+      return -1;
+    }
     if (p->content_length != ULLONG_MAX && p->content_length > max_body) {
       i.owner->error_ = "body too large";
       i.owner->error_status_ = 413;
@@ -167,11 +178,21 @@ namespace {
 
 response bad(int status, std::string why) { return response(status, std::move(why) + "\n"); }
 
+// YYYY-MM-DD, a day that exists in the Gregorian calendar.
 bool valid_date(const std::string& d) {
   if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
   for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
     if (d[i] < '0' || d[i] > '9') return false;
-  return true;
+  auto num = [&](std::size_t at, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) v = v * 10 + (d[i] - '0');
+    return v;
+  };
+  const int year = num(0, 4), month = num(5, 2), day = num(8, 2);
+  if (month < 1 || month > 12 || day < 1) return false;
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= days[month - 1] + (month == 2 && leap ? 1 : 0);
 }
 
 // The parameters a route needs: each present and well formed, or why not.
@@ -274,7 +295,9 @@ std::string format(const response& r, bool keep_alive) {
     case 408: reason = "Request Timeout"; break;
     case 413: reason = "Payload Too Large"; break;
     case 414: reason = "URI Too Long"; break;
+    case 501: reason = "Not Implemented"; break;
     case 503: reason = "Service Unavailable"; break;
+    case 505: reason = "HTTP Version Not Supported"; break;
     default: break;
   }
   return "HTTP/1.1 " + std::to_string(r.status) + " " + reason +
@@ -320,8 +343,9 @@ otp::process<> connection(socket_ptr sock) {
       co_return;
     }
     while (auto r = in.next()) {
-      const bool keep = r->keep_alive;
+      const bool asked_keep = r->keep_alive;
       auto answer = co_await handle(std::move(*r));
+      const bool keep = asked_keep && answer.status < 400;  // an error closes, as http.hpp says
       auto bytes = format(answer, keep);
       auto [wec, wn] = co_await asio::async_write(*sock, asio::buffer(bytes), otp::use_process);
       if (wec || !keep) co_return;

@@ -13,7 +13,9 @@
 // refused with 503), so a crash while handling one request never touches
 // another. Requests are parsed with http_parser (Debian's
 // libhttp-parser-dev); anything malformed, oversized or unknown gets a 4xx
-// with a one-line reason, and the connection is closed after it.
+// (505 for an HTTP version other than 1.0 and 1.1, 501 for a protocol
+// upgrade) with a one-line reason, and the connection is closed after any
+// answer of 400 or more. Dates are checked against the calendar.
 
 #include "todo.hpp"
 

@@ -217,6 +217,12 @@ OTP_TEST_CASE("HTTP: entries added with POST come back with GET; bad requests ge
       {"this is not HTTP\r\n\r\n", "400", ""},
       {"POST /add_entry HTTP/1.1\r\nContent-Length: 999999\r\n\r\n", "413", "body too large"},
       {"GET /" + std::string(5000, 'a') + " HTTP/1.1\r\n\r\n", "414", "URL too long"},
+      {req("GET", "/entries?list=bob&date=2026-13-45"), "400", "YYYY-MM-DD"},
+      {req("GET", "/entries?list=bob&date=2026-02-29"), "400", "YYYY-MM-DD"},  // not a leap year
+      {req("GET", "/entries?list=bob&date=2026-04-31"), "400", "YYYY-MM-DD"},
+      {"GET /entries?list=bob&date=2026-11-22 HTTP/9.9\r\nHost: x\r\n\r\n", "505", "HTTP/9.9 is not supported"},
+      {"GET /entries?list=bob&date=2026-11-22 HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+       "501", "upgrade is not supported"},
   };
   for (auto& b : bad) {
     auto call = ask(b.raw);
@@ -224,6 +230,16 @@ OTP_TEST_CASE("HTTP: entries added with POST come back with GET; bad requests ge
     CHECK_MESSAGE(starts(answer, "HTTP/1.1 " + b.status), b.raw.substr(0, 60));
     CHECK_MESSAGE(answer.find(b.says) != std::string::npos, answer);
   }
+  // A leap day is a day.
+  auto leap = ask(req("GET", "/entries?list=bob&date=2024-02-29"));
+  CHECK(starts(co_await otp::offload(leap), "HTTP/1.1 200 OK"));
+  // An answer of 400 or more closes the connection: the request pipelined
+  // behind it is not answered, and the server closes (the read sees EOF).
+  auto pipelined = ask("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\nGET /entries?list=bob&date=2026-11-22 HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto both = co_await otp::offload(pipelined);
+  CHECK(starts(both, "HTTP/1.1 404"));
+  CHECK(both.find("HTTP/1.1", 1) == std::string::npos);
+  CHECK(both.find("Connection: close") != std::string::npos);
   // None of it harmed the list.
   auto again = co_await otp::offload(get);
   CHECK(again.find("1 2026-11-22 Dentist at 9\n") != std::string::npos);
