@@ -214,24 +214,39 @@ async def count_stored(port, clients, date="2026-01-01"):
 
 
 async def many_names(port, names):
-    """GETs of `names` fresh list names over 20 keep-alive connections."""
+    """GETs of `names` fresh list names over 20 keep-alive connections (a
+    connection the server closes after an error is opened again)."""
     per = names // 20
+    statuses = []
 
     async def client(k):
-        r, w = await asyncio.open_connection(HOST, port)
+        r = w = None
         for i in range(per):
+            if w is None:
+                r, w = await asyncio.open_connection(HOST, port)
             path = "/entries?" + q(list=f"n{k}-{i}", date="2026-01-01")
             w.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-            head = await r.readuntil(b"\r\n\r\n")
+            try:
+                head = await r.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                statuses.append(0)
+                w.close()
+                r = w = None
+                continue
             length = 0
             for h in head.split(b"\r\n"):
                 if h.lower().startswith(b"content-length:"):
                     length = int(h.split(b":")[1])
             await r.readexactly(length)
-        w.close()
+            statuses.append(int(head.split()[1]))
+            if b"Connection: close" in head:
+                w.close()
+                r = w = None
+        if w is not None:
+            w.close()
 
     await asyncio.gather(*(client(k) for k in range(20)))
-    print(f"many names: {per * 20} fresh lists read")
+    print(f"many names: {per * 20} fresh lists read, answered {counts(statuses)}")
 
 
 def main():

@@ -220,7 +220,10 @@ std::optional<std::uint64_t> to_id(const std::string& s) {
   return v;
 }
 
-std::string describe(const otp::error& e) { return "service unavailable: " + e.message(); }
+std::string describe(const otp::error& e) {
+  if (e == otp::errc::max_children) return "too many lists open; try again later";
+  return "service unavailable: " + e.message();
+}
 
 }  // namespace
 
@@ -269,21 +272,25 @@ otp::task<response> handle(request r) {
   if (id && !(n = to_id(*id))) co_return bad(400, "id must be a number");
   auto srv = co_await cache::server_process(*list);
   if (!srv) co_return bad(503, describe(srv.error()));
-  if (add) {
-    otp::cast(srv.value(), server::add_entry(*date, *title));
-    co_return response(200, "OK\n");
-  }
-  otp::result<bool> done = false;
-  if (update) {
-    server::update_entry u(*n, *date, *title);
-    done = co_await otp::call(srv.value(), u);
-  } else {
-    server::delete_entry d(*n);
-    done = co_await otp::call(srv.value(), d);
-  }
+  // Each change is answered once the list's server has stored it: OK means
+  // on disk (written, not synced: see the README).
+  otp::result<outcome> done = outcome();
+  if (add)
+    done = co_await otp::call(srv.value(), server::add_entry(*date, *title));
+  else if (update)
+    done = co_await otp::call(srv.value(), server::update_entry(*n, *date, *title));
+  else
+    done = co_await otp::call(srv.value(), server::delete_entry(*n));
   if (!done) co_return bad(503, describe(done.error()));
-  if (!done.value()) co_return bad(404, "no entry " + *id + " in list " + *list);
-  co_return response(200, "OK\n");
+  switch (done.value().what) {
+    case outcome::status::stored:
+      co_return response(200, "OK\n");
+    case outcome::status::no_entry:
+      co_return bad(404, "no entry " + *id + " in list " + *list);
+    case outcome::status::not_stored:
+      break;
+  }
+  co_return bad(503, "not stored: " + done.value().why);
 }
 
 std::string format(const response& r, bool keep_alive) {

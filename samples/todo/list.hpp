@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // Todo.List: plain data, no processes. Entries with an id, a date and a
-// title; ids are given in order, from 1.
+// title; ids are given in order, from 1. Stored as a log of records (below).
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace todo {
@@ -37,6 +39,11 @@ class list {
     it->second.title = std::move(title);
     return true;
   }
+  /// Entry `id`, or null.
+  const entry* entries_with_id(std::uint64_t id) const {
+    auto it = entries_.find(id);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
   /// Removes entry `id`; false if there is none.
   bool remove(std::uint64_t id) { return entries_.erase(id) == 1; }
   /// The entries of one date, by id.
@@ -48,41 +55,68 @@ class list {
   }
   std::size_t size() const noexcept { return entries_.size(); }
 
-  /// One line per entry, "id\tdate\ttitle" (tabs, newlines and backslashes
-  /// escaped), after a first line "next <id>".
-  std::string serialize() const {
+  /// The id the next add will get.
+  std::uint64_t next_id() const noexcept { return next_id_; }
+
+  // ---- the stored form: a log of records, one line each, replayed in order ----
+  //   + id<TAB>date<TAB>title    an entry added (ids after it go on from id + 1)
+  //   = id<TAB>date<TAB>title    an entry changed
+  //   - id                       an entry deleted
+  //   next id                    the next id (a compacted log keeps it)
+  // Tabs, newlines and backslashes in dates and titles are escaped, so a
+  // record is one line; a change appends one record, never rewrites the list.
+
+  static std::string add_record(const entry& e) { return "+ " + fields(e) + "\n"; }
+  static std::string update_record(const entry& e) { return "= " + fields(e) + "\n"; }
+  static std::string delete_record(std::uint64_t id) { return "- " + std::to_string(id) + "\n"; }
+  /// The records that rebuild this list: what a compaction writes.
+  std::string snapshot() const {
     std::string out = "next " + std::to_string(next_id_) + "\n";
-    for (const auto& [id, e] : entries_) {
-      out += std::to_string(id) + '\t' + escape(e.date) + '\t' + escape(e.title) + '\n';
-    }
+    for (const auto& [id, e] : entries_) out += add_record(e);
     return out;
   }
-  /// The inverse of serialize; throws std::runtime_error on malformed text
-  /// (a corrupt file crashes whoever loads it: let it crash).
-  static list parse(std::string_view text) {
-    list l;
-    std::size_t pos = 0;
-    bool first = true;
-    while (pos < text.size()) {
-      auto end = text.find('\n', pos);
-      if (end == std::string_view::npos) throw std::runtime_error("todo list: unterminated line");
-      std::string_view line = text.substr(pos, end - pos);
-      pos = end + 1;
-      if (first) {
-        if (line.substr(0, 5) != "next ") throw std::runtime_error("todo list: no header");
-        l.next_id_ = to_id(line.substr(5));
-        first = false;
-        continue;
-      }
-      auto t1 = line.find('\t');
-      auto t2 = t1 == std::string_view::npos ? t1 : line.find('\t', t1 + 1);
-      if (t2 == std::string_view::npos) throw std::runtime_error("todo list: malformed entry");
-      entry e{to_id(line.substr(0, t1)), unescape(line.substr(t1 + 1, t2 - t1 - 1)), unescape(line.substr(t2 + 1))};
-      if (e.id >= l.next_id_) throw std::runtime_error("todo list: entry id beyond the next id");
-      l.entries_.emplace(e.id, std::move(e));
+  /// Applies one record (without its newline); throws std::runtime_error on a
+  /// malformed one.
+  void apply(std::string_view record) {
+    if (record.substr(0, 5) == "next ") {
+      next_id_ = std::max(next_id_, to_id(record.substr(5)));
+      return;
     }
-    if (first) throw std::runtime_error("todo list: empty text");
-    return l;
+    if (record.size() < 3 || record[1] != ' ') throw std::runtime_error("todo list: malformed record");
+    const char op = record[0];
+    record.remove_prefix(2);
+    if (op == '-') {
+      entries_.erase(to_id(record));
+      return;
+    }
+    if (op != '+' && op != '=') throw std::runtime_error("todo list: unknown record");
+    auto t1 = record.find('\t');
+    auto t2 = t1 == std::string_view::npos ? t1 : record.find('\t', t1 + 1);
+    if (t2 == std::string_view::npos) throw std::runtime_error("todo list: malformed entry");
+    entry e{to_id(record.substr(0, t1)), unescape(record.substr(t1 + 1, t2 - t1 - 1)), unescape(record.substr(t2 + 1))};
+    if (op == '+') {
+      next_id_ = std::max(next_id_, e.id + 1);
+      entries_.insert_or_assign(e.id, std::move(e));
+    } else {
+      auto it = entries_.find(e.id);
+      if (it != entries_.end()) it->second = std::move(e);
+    }
+  }
+  /// Replays a log; returns the list and how many records it held. A last
+  /// line without its newline is a write that never finished (nothing was
+  /// acknowledged for it): it is left out. Throws std::runtime_error on a
+  /// malformed record.
+  static std::pair<list, std::size_t> replay(std::string_view text) {
+    list l;
+    std::size_t records = 0;
+    for (std::size_t pos = 0; pos < text.size();) {
+      auto end = text.find('\n', pos);
+      if (end == std::string_view::npos) break;  // the torn tail of an unfinished write
+      l.apply(text.substr(pos, end - pos));
+      ++records;
+      pos = end + 1;
+    }
+    return {std::move(l), records};
   }
 
  private:
@@ -94,6 +128,9 @@ class list {
       v = v * 10 + static_cast<std::uint64_t>(c - '0');
     }
     return v;
+  }
+  static std::string fields(const entry& e) {
+    return std::to_string(e.id) + '\t' + escape(e.date) + '\t' + escape(e.title);
   }
   static std::string escape(std::string_view s) {
     std::string r;

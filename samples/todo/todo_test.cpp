@@ -16,10 +16,16 @@
 
 #include <otp/testing.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <unistd.h>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+#include <sys/wait.h>
 #include <string>
 
 using namespace std::chrono_literals;
@@ -43,10 +49,11 @@ otp::server_ref<todo::server> must(const otp::result<otp::server_ref<todo::serve
   return r.value();
 }
 
-// Waits until `list`'s worker has handled the stores already sent to it (a
-// call queues behind them). Call the list's server first, so that its own
-// casts to the worker are sent.
-otp::task<void> flushed(std::string list) { (void)co_await todo::database::get(std::move(list)); }
+// Adds an entry through the list's server; true once it is stored.
+otp::task<bool> add(otp::server_ref<todo::server> s, std::string date, std::string title) {
+  auto r = co_await otp::call(s, todo::server::add_entry(std::move(date), std::move(title)));
+  co_return r && r.value().what == todo::outcome::status::stored;
+}
 
 // Starts the system under a supervisor linked to the caller.
 otp::task<otp::supervisor_ref> start_system(std::filesystem::path folder) {
@@ -76,13 +83,12 @@ OTP_TEST_CASE("the seed's test: one server per list, the same on every ask, a ne
   auto alice = must(co_await todo::cache::server_process("alice"));    // 4. another list: a new server
   CHECK(alice != bob);
 
-  otp::cast(bob, todo::server::add_entry("2026-11-22", "Dentist"));
-  otp::cast(bob, todo::server::add_entry("2026-11-22", "Shopping"));
-  otp::cast(bob, todo::server::add_entry("2026-11-23", "Movies"));
+  CHECK(co_await add(bob, "2026-11-22", "Dentist"));
+  CHECK(co_await add(bob, "2026-11-22", "Shopping"));
+  CHECK(co_await add(bob, "2026-11-23", "Movies"));
   todo::server::entries day("2026-11-22");
   auto before = (co_await otp::call(bob, day)).value();
   REQUIRE(before.size() == 2);
-  co_await flushed("bob");
 
   auto ref = otp::monitor(bob);
   otp::exit(bob, otp::exit_reason::kill());                             // 5. crash one to-do server
@@ -109,10 +115,9 @@ OTP_TEST_CASE("a killed database worker is restarted under its name, and request
   otp::pid fresh = todo::process_registry.whereis(worker);
   CHECK(fresh);
   CHECK(fresh != old);
-  otp::cast(bob, todo::server::add_entry("2026-11-24", "Dinner"));
-  CHECK((co_await otp::call(bob, day)).value().size() == 1);  // bob has stored it by now
-  co_await flushed("bob");
-  auto stored = (co_await todo::database::get("bob")).value();
+  CHECK(co_await add(bob, "2026-11-24", "Dinner"));  // answered once stored
+  CHECK((co_await otp::call(bob, day)).value().size() == 1);
+  auto stored = todo::list::replay((co_await todo::database::load("bob")).value()).first;
   CHECK(stored.entries("2026-11-24").size() == 1);
   co_await stop_system(sup);
 }
@@ -121,12 +126,11 @@ OTP_TEST_CASE("the whole system restarted: the entries survived on disk") {
   data_folder data;
   auto sup = co_await start_system(data.path);
   auto bob = must(co_await todo::cache::server_process("bob"));
-  otp::cast(bob, todo::server::add_entry("2026-12-01", "Flight"));  // a call after it waits for it
+  CHECK(co_await add(bob, "2026-12-01", "Flight"));
   todo::server::update_entry change(1, "2026-12-02", "Flight, moved");
-  CHECK((co_await otp::call(bob, change)).value());
+  CHECK((co_await otp::call(bob, change)).value().what == todo::outcome::status::stored);
   todo::server::update_entry missing(99, "2026-12-02", "nothing");
-  CHECK(!(co_await otp::call(bob, missing)).value());
-  co_await flushed("bob");
+  CHECK((co_await otp::call(bob, missing)).value().what == todo::outcome::status::no_entry);
   co_await stop_system(sup);
 
   auto again = co_await start_system(data.path);
@@ -136,9 +140,104 @@ OTP_TEST_CASE("the whole system restarted: the entries survived on disk") {
   REQUIRE(got.size() == 1);
   CHECK(got[0].title == "Flight, moved");
   todo::server::delete_entry gone(1);
-  CHECK((co_await otp::call(bob2, gone)).value());
+  CHECK((co_await otp::call(bob2, gone)).value().what == todo::outcome::status::stored);
   CHECK((co_await otp::call(bob2, day)).value().empty());
   co_await stop_system(again);
+}
+
+OTP_TEST_CASE("any list name is stored under a short file name inside the data folder, and read back") {
+  data_folder data;
+  auto sup = co_await start_system(data.path);
+  const std::string cyrillic = [] {
+    std::string s;
+    for (int i = 0; i < 43; ++i) s += "\xd0\xb6";  // ж
+    return s;
+  }();
+  const std::vector<std::string> names{std::string(100, '.'), cyrillic, "../../etc/passwd", ""};
+  for (const auto& name : names) {
+    CAPTURE(name);
+    auto file = todo::database::file_of(data.path, name);
+    CHECK(file.parent_path() == data.path);
+    CHECK(file.filename().string().size() <= 60);
+    auto s = must(co_await todo::cache::server_process(name));
+    for (int i = 0; i < 20; ++i) CHECK(co_await add(s, "2026-01-01", "entry " + std::to_string(i)));
+    auto back = todo::list::replay((co_await todo::database::load(name)).value()).first;
+    CHECK(back.size() == 20);
+  }
+  // Names that share their first 32 characters still get their own files.
+  CHECK(todo::database::file_of(data.path, std::string(40, 'a') + "1") !=
+        todo::database::file_of(data.path, std::string(40, 'a') + "2"));
+  co_await stop_system(sup);
+}
+
+OTP_TEST_CASE("a save that fails is an answer the client sees; the server, the pool and other lists go on") {
+  data_folder data;
+  auto sup = co_await start_system(data.path);
+  auto bob = must(co_await todo::cache::server_process("bob"));
+  todo::server::entries day("2026-01-01");
+  CHECK((co_await otp::call(bob, day)).value().empty());  // loaded (nothing yet)
+  // A directory where bob's log should be: every write to it fails.
+  std::filesystem::create_directories(todo::database::file_of(data.path, "bob"));
+  for (int i = 0; i < 50; ++i) {  // far past any supervisor's intensity, had it crashed
+    auto r = co_await otp::call(bob, todo::server::add_entry("2026-01-01", "lost"));
+    REQUIRE(r);
+    CHECK(r.value().what == todo::outcome::status::not_stored);
+    CHECK(r.value().why.find("cannot write") != std::string::npos);
+  }
+  CHECK(otp::is_alive(bob));
+  CHECK((co_await otp::call(bob, day)).value().empty());  // nothing applied that was not stored
+  // Its next start cannot read the list: the first call says why, no crash loop.
+  otp::exit(bob, otp::exit_reason::kill());
+  co_await otp::sleep_for(std::chrono::milliseconds(1));
+  auto fresh = must(co_await todo::cache::server_process("bob"));
+  auto failed = co_await otp::call(fresh, day);
+  REQUIRE(failed.has_error());
+  CHECK(failed.error().reason.to_string().find("not a regular file") != std::string::npos);
+  auto alice = must(co_await todo::cache::server_process("alice"));
+  CHECK(co_await add(alice, "2026-01-01", "fine"));
+  CHECK(otp::is_alive(sup));
+  co_await stop_system(sup);
+}
+
+OTP_TEST_CASE("an idle list server stops after the idle timeout, and the next use brings it back from disk") {
+  data_folder data;
+  todo::settings s;
+  s.idle_timeout = std::chrono::minutes(1);
+  todo::configure(s);
+  auto sup = co_await start_system(data.path);
+  auto bob = must(co_await todo::cache::server_process("bob"));
+  CHECK(co_await add(bob, "2026-01-01", "kept"));
+  co_await otp::sleep_for(std::chrono::seconds(50));
+  todo::server::entries day("2026-01-01");
+  CHECK((co_await otp::call(bob, day)).value().size() == 1);  // used: the minute starts again
+  co_await otp::sleep_for(std::chrono::seconds(50));
+  CHECK(otp::is_alive(bob));
+  co_await otp::sleep_for(std::chrono::seconds(11));
+  CHECK_FALSE(otp::is_alive(bob));
+  CHECK_FALSE(todo::process_registry.whereis("todo_server:bob"));
+  auto again = must(co_await todo::cache::server_process("bob"));
+  CHECK(again != bob);
+  CHECK((co_await otp::call(again, day)).value().size() == 1);
+  co_await stop_system(sup);
+  todo::configure(todo::settings());
+}
+
+OTP_TEST_CASE("the number of live list servers is bounded: past it, a new list is refused until one stops") {
+  data_folder data;
+  todo::settings s;
+  s.max_lists = 2;
+  s.idle_timeout = std::chrono::minutes(1);
+  todo::configure(s);
+  auto sup = co_await start_system(data.path);
+  (void)must(co_await todo::cache::server_process("a"));
+  (void)must(co_await todo::cache::server_process("b"));
+  auto third = co_await todo::cache::server_process("c");
+  REQUIRE(third.has_error());
+  CHECK(third.error() == otp::errc::max_children);
+  co_await otp::sleep_for(std::chrono::minutes(2));  // a and b idle out
+  CHECK(co_await todo::cache::server_process("c"));
+  co_await stop_system(sup);
+  todo::configure(todo::settings());
 }
 
 OTP_TEST_CASE_M("two first uses of a list at once start one server", otp::pid) {
@@ -248,22 +347,179 @@ OTP_TEST_CASE("HTTP: entries added with POST come back with GET; bad requests ge
   co_await stop_system(sup);
 }
 
-TEST_CASE("Todo.List: entries by date, updates, deletes, and a text form that survives a round trip") {
+// ---------------------------------------------------------------- todo_app itself
+
+namespace {
+// todo_app run as a child process on a free port, its stdout read for the port.
+struct app_process {
+  pid_t pid = -1;
+  unsigned short port = 0;
+  int out = -1;
+  explicit app_process(const std::filesystem::path& data) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::dup2(fds[1], 1);
+      ::close(fds[0]);
+      ::execl(TODO_APP, "todo_app", "--port", "0", "--data", data.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out = fds[0];
+    std::string text;
+    char buf[256];
+    for (;;) {  // "todo_app: listening on http://127.0.0.1:PORT, ..."
+      auto n = ::read(out, buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+      auto at = text.find("127.0.0.1:");
+      if (at != std::string::npos && text.find(',', at) != std::string::npos) {
+        port = static_cast<unsigned short>(std::stoi(text.substr(at + 10)));
+        break;
+      }
+    }
+    REQUIRE(port != 0);
+  }
+  /// Sends `sig` and returns the exit status (or 128 + the signal that ended it).
+  int stop(int sig) {
+    ::kill(pid, sig);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(out);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  ~app_process() {
+    if (pid > 0) stop(SIGKILL);
+  }
+};
+
+// `clients` connections each pipeline `adds` adds to their own list; returns
+// how many were answered OK.
+int burst(unsigned short port, int clients, int adds) {
+  std::atomic<int> oks{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] {
+      asio::io_context io;
+      asio::ip::tcp::socket s(io);
+      s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+      std::string out;
+      for (int i = 0; i < adds; ++i)
+        out += "POST /add_entry?list=burst" + std::to_string(c) + "&date=2026-01-01&title=e" + std::to_string(i) +
+               " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+      asio::write(s, asio::buffer(out));
+      std::string got;
+      std::array<char, 65536> buf;
+      std::error_code ec;
+      const std::string ok = "HTTP/1.1 200 OK";
+      int answers = 0;
+      while (answers < adds && !ec) {
+        got.append(buf.data(), s.read_some(asio::buffer(buf), ec));
+        for (auto at = got.find("\r\n\r\n"); at != std::string::npos; at = got.find("\r\n\r\n")) {
+          const std::size_t end = at + 4 + 3;  // every answer here has a 3-byte body ("OK\n") or is an error
+          if (got.size() < end) break;
+          if (got.compare(0, ok.size(), ok) == 0) ++oks;
+          ++answers;
+          got.erase(0, end);
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  return oks.load();
+}
+
+std::size_t stored_entries(unsigned short port, int clients) {
+  std::size_t n = 0;
+  for (int c = 0; c < clients; ++c) {
+    auto got = http_roundtrip(port, req("GET", "/entries?list=burst" + std::to_string(c) + "&date=2026-01-01"));
+    auto body = got.find("\r\n\r\n");
+    if (got.rfind("HTTP/1.1 200", 0) == 0 && body != std::string::npos)
+      n += static_cast<std::size_t>(std::count(got.begin() + static_cast<std::ptrdiff_t>(body) + 4, got.end(), '\n'));
+  }
+  return n;
+}
+}  // namespace
+
+TEST_CASE("todo_app: after a burst of adds, Ctrl-C or kill -9 loses no entry that was answered OK") {
+  for (int sig : {SIGINT, SIGKILL}) {
+    CAPTURE(sig);
+    data_folder data;
+    int oks = 0;
+    {
+      app_process app(data.path);
+      oks = burst(app.port, 8, 400);
+      CHECK(oks == 8 * 400);
+      CHECK(app.stop(sig) == (sig == SIGINT ? 0 : 128 + SIGKILL));
+    }
+    app_process again(data.path);
+    CHECK(stored_entries(again.port, 8) >= static_cast<std::size_t>(oks));
+    CHECK(again.stop(SIGINT) == 0);
+  }
+}
+
+TEST_CASE("todo_app: a tree that cannot start exits 1 and says why") {
+  data_folder data;
+  std::filesystem::create_directories(data.path);
+  const auto not_a_folder = data.path / "file";
+  { std::ofstream(not_a_folder) << "x"; }
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(fds[1], 2);
+    ::close(fds[0]);
+    ::execl(TODO_APP, "todo_app", "--port", "0", "--data", not_a_folder.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string err;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) err.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(err.find("failed_to_start_child") != std::string::npos);
+  CHECK(err.find("gave up") != std::string::npos);
+}
+
+TEST_CASE("Todo.List: entries by date, updates, deletes, and a log of records that replays to the same list") {
   todo::list l;
-  CHECK(l.add({0, "2026-11-22", "Dentist"}) == 1);
-  CHECK(l.add({0, "2026-11-22", "tabs\tand\nnewlines \\ too"}) == 2);
-  CHECK(l.add({0, "2026-11-23", "Movies"}) == 3);
+  std::string log;
+  auto add = [&](std::string date, std::string title) {
+    todo::entry e{l.next_id(), std::move(date), std::move(title)};
+    log += todo::list::add_record(e);
+    return l.add(e);
+  };
+  CHECK(add("2026-11-22", "Dentist") == 1);
+  CHECK(add("2026-11-22", "tabs\tand\nnewlines \\ too") == 2);
+  CHECK(add("2026-11-23", "Movies") == 3);
   CHECK(l.entries("2026-11-22").size() == 2);
   CHECK(l.update(3, "2026-11-22", "Movies, earlier"));
+  log += todo::list::update_record({3, "2026-11-22", "Movies, earlier"});
   CHECK(!l.update(7, "x", "y"));
   CHECK(l.remove(1));
+  log += todo::list::delete_record(1);
   CHECK(!l.remove(1));
-  auto back = todo::list::parse(l.serialize());
+  auto [back, records] = todo::list::replay(log);
+  CHECK(records == 5);
   CHECK(back.entries("2026-11-22") == l.entries("2026-11-22"));
-  CHECK(back.add({0, "d", "t"}) == 4);  // ids go on where they stopped
-  CHECK_THROWS_AS(todo::list::parse("garbage"), std::runtime_error);
-  CHECK_THROWS_AS(todo::list::parse("next 2\n5\td\tt\n"), std::runtime_error);
-  CHECK_THROWS_AS(todo::list::parse("next 2\n1\td\\q\tt\n"), std::runtime_error);
+  CHECK(back.next_id() == 4);  // ids go on where they stopped
+  // A compacted log rebuilds the same list, next id included.
+  auto [compacted, n] = todo::list::replay(l.snapshot());
+  CHECK(n == 3);  // "next" and two entries
+  CHECK(compacted.entries("2026-11-22") == l.entries("2026-11-22"));
+  CHECK(compacted.next_id() == 4);
+  // A torn last line (a write that never finished) is left out; a malformed record throws.
+  CHECK(todo::list::replay(log + "+ 9\td\tunfinished").first.size() == 2);
+  CHECK_THROWS_AS(todo::list::replay("garbage\n"), std::runtime_error);
+  CHECK_THROWS_AS(todo::list::replay("+ 1\td\\q\tt\n"), std::runtime_error);
+  CHECK_THROWS_AS(todo::list::replay("* 1\n"), std::runtime_error);
 }
 
 }  // TEST_SUITE
