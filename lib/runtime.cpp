@@ -250,8 +250,10 @@ namespace {
 bool on_exit_signal(process_base& p, signal_node* n, bool via_link) noexcept {
   const exit_reason& r = n->reason;
   if (p.exit_pending) {
-    const bool kill_now = !via_link && r.is(exit_kind::kill) && p.dying && !p.links_fired;
+    const bool kill = !via_link && r.is(exit_kind::kill);
+    const bool kill_now = kill && p.dying && !p.links_fired;
     if (kill_now) p.reason = exit_reason::killed();
+    if (kill && !p.dying) p.kill_pending = true;  // begin_exit decides, once it knows whether it must wait
     delete n;
     return kill_now;
   }
@@ -355,6 +357,23 @@ void drop_watches(process_base& p, const exit_reason* answer) noexcept {
 }
 }  // namespace
 
+namespace {
+/// A request that reached an ended process: link and monitor expect an
+/// answer, `why` (noproc when it had ended before the request arrived, its
+/// exit reason when the request was already in its mailbox as it ended);
+/// anything else is dropped. Consumes `n`.
+void answer_ended(process_core& dead, node* n, const exit_reason& why) noexcept {
+  auto* s = static_cast<signal_node*>(n);
+  if ((s->kind == node_kind::link || s->kind == node_kind::monitor) && s->from) {
+    const bool link = s->kind == node_kind::link;
+    send_signal(*as_core(s->from), new signal_node(link ? node_kind::link_exit : node_kind::down_signal,
+                                                      pid::share(&dead), why, link ? monitor_ref() : s->ref));
+  }
+  delete n;
+}
+void answer_noproc(process_core& dead, node* n) noexcept { answer_ended(dead, n, exit_reason::noproc()); }
+}  // namespace
+
 void shard::merge(process_base& p) noexcept {
   if (!p.inbox_pending()) return;
   node* n = reverse(reinterpret_cast<node*>(p.core->inbox.exchange(process_core::inbox_empty, std::memory_order_seq_cst)));
@@ -393,6 +412,10 @@ void shard::merge(process_base& p) noexcept {
         }
         break;
       case node_kind::link:
+        if (p.links_fired) {  // killed, its frame still held: dead to the asker
+          answer_noproc(*p.core, s);
+          break;
+        }
         if (s->from.id() != p.id) p.links.add(s->from);
         delete s;
         break;
@@ -401,6 +424,10 @@ void shard::merge(process_base& p) noexcept {
         delete s;
         break;
       case node_kind::monitor:
+        if (p.links_fired) {
+          answer_noproc(*p.core, s);
+          break;
+        }
         p.watchers.add(s->ref, std::move(s->from));
         delete s;
         break;
@@ -419,22 +446,6 @@ void shard::merge(process_base& p) noexcept {
   if (messages) p.reductions = std::min(p.reductions + messages, config::max_reductions);
 }
 
-namespace {
-/// A request that reached an ended process: link and monitor expect an
-/// answer, `why` (noproc when it had ended before the request arrived, its
-/// exit reason when the request was already in its mailbox as it ended);
-/// anything else is dropped. Consumes `n`.
-void answer_ended(process_core& dead, node* n, const exit_reason& why) noexcept {
-  auto* s = static_cast<signal_node*>(n);
-  if ((s->kind == node_kind::link || s->kind == node_kind::monitor) && s->from) {
-    const bool link = s->kind == node_kind::link;
-    send_signal(*as_core(s->from), new signal_node(link ? node_kind::link_exit : node_kind::down_signal,
-                                                      pid::share(&dead), why, link ? monitor_ref() : s->ref));
-  }
-  delete n;
-}
-void answer_noproc(process_core& dead, node* n) noexcept { answer_ended(dead, n, exit_reason::noproc()); }
-}  // namespace
 
 void send_signal(process_core& to, node* n) noexcept {
   switch (to.push(n)) {
@@ -457,6 +468,7 @@ bool shard::begin_exit(process_base& p) noexcept {
     // An Asio operation still refers to the frame: wait for its handler.
     // Its names go now; a kill does not wait for the handler either.
     p.dying = true;
+    if (p.kill_pending) p.reason = exit_reason::killed();  // a kill came right behind: it does not wait
     if (p.reason.is(exit_kind::killed)) {
       end_exit_hooks(p, true);
       fire_links_and_monitors(p);

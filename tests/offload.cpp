@@ -112,6 +112,34 @@ OTP_TEST_CASE_M("offload: a kill after a shutdown fires the links and monitors a
   REQUIRE(std::holds_alternative<otp::down_message>(m));
   CHECK(std::get<otp::down_message>(m).reason == otp::exit_reason::killed());
   CHECK(!frame_gone.load());
+  // Dead to the world: a monitor set now answers noproc at once, before the work returns.
+  auto late = otp::monitor(w);
+  auto d = co_await otp::receive_down(late, 1s);
+  REQUIRE(d.has_value());
+  CHECK(d->reason == otp::exit_reason::noproc());
+  release.store(true);
+  while (!frame_gone.load()) co_await otp::offload([] { std::this_thread::sleep_for(100us); });
+}
+
+OTP_TEST_CASE_M("offload: a shutdown and a kill sent back to back end the process as killed, without waiting", int) {
+  std::atomic<bool> release{false};
+  std::atomic<bool> frame_gone{false};
+  struct on_destroy {
+    std::atomic<bool>* gone;
+    ~on_destroy() { gone->store(true); }
+  };
+  auto worker = [&](otp::handle<int> test) -> otp::process<> {
+    on_destroy guard{&frame_gone};
+    otp::send(test, 1);
+    co_await otp::offload([&] { block_until(release); });
+  };
+  auto [w, ref] = otp::spawn_monitor(worker, otp::self_as<int>());
+  REQUIRE(std::holds_alternative<int>(co_await otp::receive()));
+  otp::exit(w, otp::exit_reason::shutdown());
+  otp::exit(w, otp::exit_reason::kill());  // merged in the same batch as the shutdown
+  auto d = co_await otp::receive_down(ref);
+  CHECK(d.reason == otp::exit_reason::killed());
+  CHECK(!frame_gone.load());
   release.store(true);
   while (!frame_gone.load()) co_await otp::offload([] { std::this_thread::sleep_for(100us); });
 }

@@ -530,6 +530,22 @@ struct planner : otp::server<planner> {
 
 TEST_SUITE("server") {
 
+OTP_TEST_CASE("call, cast and send take a string literal for a handler of std::string, as by value") {
+  struct texts : otp::server<texts> {
+    std::string handle_call(std::string s) { return s + "!"; }
+    void handle_cast(std::string s) { seen += s; }
+    void handle_info(std::string s) { seen += s; }
+    std::size_t handle_call(int) { return seen.size(); }
+    std::string seen;
+  };
+  auto s = (co_await otp::start_server<texts>()).value();
+  CHECK((co_await otp::call(s, "ping")).value() == "ping!");
+  otp::cast(s, "ab");
+  otp::send(s, "cd");
+  CHECK((co_await otp::call(s, 0)).value() == 4);
+  CHECK((co_await otp::stop(s)).has_value());
+}
+
 OTP_TEST_CASE("inside a server class, child_spec names otp::child_spec, not an inherited function") {
   auto s = (co_await otp::start_server<spec_type::planner>()).value();
   CHECK((co_await otp::call(s, 0)).value() == 1);

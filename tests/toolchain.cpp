@@ -12,7 +12,9 @@
 #include <otp/server.hpp>
 #include <otp/testing.hpp>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -63,6 +65,18 @@ TEST_CASE("the guard's rule: aggregates and capturing closures with destructors,
   static_assert(!destroyed_twice<plain>);
   static_assert(!destroyed_twice<std::string>);
   static_assert(!destroyed_twice<int>);
+  auto makes_local = [] {
+    struct local_msg {  // declared inside a lambda, with a constructor: not a closure
+      explicit local_msg(std::string t) : text(std::move(t)) {}
+      std::string text;
+    };
+    return local_msg("x");
+  };
+  static_assert(!destroyed_twice<decltype(makes_local())>);
+  static_assert(!destroyed_twice<std::optional<decltype(by_value)>>);  // not itself a closure
+  auto with_args = [s](const std::vector<std::string>& v, int) { return v.size() + s.size(); };
+  static_assert(destroyed_twice<decltype(with_args)> == on);
+  CHECK(with_args({}, 0) == 0);
   static_assert(holds_refused_temporary<agg> == on);
   static_assert(holds_refused_temporary<int, agg&&> == on);
   static_assert(!holds_refused_temporary<agg&>);  // a named one is copied: no temporary

@@ -226,7 +226,7 @@ struct initiate_wait_exit {
 /// void(otp::result<reply_of<S, Req>>).
 template <class S, class Req, class Token>
 auto async_call(const server_ref<S>& to, Req&& req, duration timeout, Token&& token) {
-  using Q = std::remove_cvref_t<Req>;
+  using Q = std::decay_t<Req>;
   using R = reply_of<S, Q>;
   auto make = [req = Q(std::forward<Req>(req))](detail::reply_value<R>* slot) mutable -> detail::node* {
     return new detail::call_node<S, Q, R>(slot, std::in_place, std::move(req));
@@ -265,7 +265,7 @@ auto async_request(const handle<M>& to, Build&& build, duration timeout, Token&&
 /// void(otp::send_status). (A plain otp::cast works from anywhere too.)
 template <class S, class C, class Token>
 auto async_cast(const server_ref<S>& to, C&& msg, Token&& token) {
-  auto send = [to, msg = std::remove_cvref_t<C>(std::forward<C>(msg))]() mutable {
+  auto send = [to, msg = std::decay_t<C>(std::forward<C>(msg))]() mutable {
     return otp::cast(to, std::move(msg)).status();
   };
   detail::check_awaited_temporaries<decltype(asio::async_initiate<Token, void(send_status)>(

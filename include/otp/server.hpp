@@ -682,14 +682,16 @@ request_awaiter<reply_of<S, Req>> no_server(const result<server_ref<S>>& h) {
 /// or use the std::in_place_type form below.
 template <class S, class Req>
   requires(!detail::is_in_place_type<std::remove_cvref_t<Req>>)
-detail::guarded<detail::request_awaiter<reply_of<S, std::remove_cvref_t<Req>>>, Req> call(
+detail::guarded<detail::request_awaiter<reply_of<S, std::decay_t<Req>>>, Req> call(
     const server_ref<S>& to, Req&& req, duration timeout = config::default_call_timeout) {
-  using Q = std::remove_cvref_t<Req>;
+  using Q = std::decay_t<Req>;  // a string literal is a const char*, as when taken by value
   return detail::guarded<detail::request_awaiter<reply_of<S, Q>>, Req>(
       detail::make_call<S, Q>(to, timeout, std::forward<Req>(req)));
 }
 /// call with the request built in place from `args` (parenthesised
 /// initialisation, so aggregates work too): `call(s, std::in_place_type<get>, "key")`.
+/// It waits config::default_call_timeout; for another timeout, build the
+/// request first (a named request is copied, never refused).
 template <class S, class Req, class... A>
 detail::guarded<detail::request_awaiter<reply_of<S, Req>>, A...> call(const server_ref<S>& to,
                                                                      std::in_place_type_t<Req>, A&&... args) {
@@ -700,9 +702,9 @@ detail::guarded<detail::request_awaiter<reply_of<S, Req>>, A...> call(const serv
 /// when its process is not a server of type S.
 template <class S, class Req>
   requires(!detail::is_in_place_type<std::remove_cvref_t<Req>>)
-detail::guarded<detail::request_awaiter<reply_of<S, std::remove_cvref_t<Req>>>, Req> call(
+detail::guarded<detail::request_awaiter<reply_of<S, std::decay_t<Req>>>, Req> call(
     const name& to, Req&& req, duration timeout = config::default_call_timeout) {
-  using Q = std::remove_cvref_t<Req>;
+  using Q = std::decay_t<Req>;  // a string literal is a const char*, as when taken by value
   using G = detail::guarded<detail::request_awaiter<reply_of<S, Q>>, Req>;
   auto h = server_ref<S>::from(to.whereis());
   if (!h) return G(detail::no_server<S, Q>(h));
@@ -718,7 +720,7 @@ detail::guarded<detail::request_awaiter<reply_of<S, std::remove_cvref_t<Req>>>, 
 template <class S, class C>
   requires(!detail::is_in_place_type<std::remove_cvref_t<C>>)
 detail::guarded<sent, C> cast(const server_ref<S>& to, C&& msg) {
-  using Q = std::remove_cvref_t<C>;
+  using Q = std::decay_t<C>;
   static_assert(requires(S& s, Q&& c) { s.handle_cast(std::move(c)); }, "the server has no handle_cast for this type");
   return detail::guarded<sent, C>(
       detail::send_with(to, [&] { return new detail::cast_node<S, Q>(std::in_place, std::forward<C>(msg)); }));
@@ -744,7 +746,7 @@ result<send_status> cast(const name& to, C&& msg) {
 template <class S, class I>
   requires(!std::is_same_v<std::remove_cvref_t<I>, std::in_place_t>)
 detail::guarded<sent, I> send(const server_ref<S>& to, I&& msg) {
-  using Q = std::remove_cvref_t<I>;
+  using Q = std::decay_t<I>;
   static_assert(detail::has_info<S, Q>, "the server has no handle_info for this type");
   return detail::guarded<sent, I>(
       detail::send_with(to, [&] { return new detail::info_node<S, Q>(std::in_place, std::forward<I>(msg)); }));

@@ -432,6 +432,7 @@ struct process_base : pooled {
   bool yield_requested = false;
   bool exit_pending = false;  ///< a fatal signal was merged; `reason` holds why
   bool dying = false;         ///< ending, waiting for an Asio completion before the frame goes
+  bool kill_pending = false;  ///< a kill came after the fatal signal, before the end began
   bool links_fired = false;
   bool finished = false;
   bool started = false;  ///< adopted by its home shard

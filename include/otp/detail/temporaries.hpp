@@ -28,6 +28,13 @@
 //       auto r = co_await op;
 //   - lvalues: a named message or lambda is copied, never a temporary there.
 //
+// The guard sees types and value categories, not temporaries: an rvalue of
+// such a type is refused even when it is a named value moved in
+// (`co_await call(s, std::move(req))`), which GCC 12 compiles correctly;
+// give the type a constructor. And it sees only what otp's own entry points
+// are given: the arguments of your own task<T> coroutines (`co_await
+// helper(Agg{...})`) are as exposed, and are not checked.
+//
 // Aggregates whose members have no destructor (struct pop {}; struct add {
 // int n; }) are unaffected, and so are lambdas capturing by reference.
 // What the guard cannot see: a temporary nested inside another argument
@@ -46,11 +53,24 @@
 namespace otp::detail {
 
 /// Whether T is a lambda's closure type, read from the compiler's own
-/// spelling of it (GCC: `<lambda(...)>`, clang: `(lambda at file:line)`).
+/// spelling of it: GCC's ends with `<lambda(...)>`, clang's is `(lambda at
+/// file:line:col)`. A type declared inside a lambda, or a template of a
+/// closure (std::optional<closure>), is not one.
 template <class T>
 consteval bool is_closure() {
-  constexpr std::string_view n = __PRETTY_FUNCTION__;
-  return n.find("<lambda") != std::string_view::npos || n.find("(lambda at") != std::string_view::npos;
+  constexpr std::string_view f = __PRETTY_FUNCTION__;  // "... [with T = <spelling>]" or "... [T = <spelling>]"
+  std::string_view t = f.substr(f.find("T = ") + 4);
+  t = t.substr(0, t.rfind(']'));
+  if (t.starts_with("(lambda at ")) return t.back() == ')' && t.find(")::") == std::string_view::npos;
+  const std::size_t at = t.rfind("<lambda");
+  if (at == std::string_view::npos || t.back() != '>') return false;
+  if (at != 0 && (at < 2 || t.substr(at - 2, 2) != "::")) return false;
+  int depth = 0;  // the bracket opened at `at` must close at the very end
+  for (std::size_t i = at; i < t.size(); ++i) {
+    if (t[i] == '<') ++depth;
+    if (t[i] == '>' && --depth == 0) return i + 1 == t.size();
+  }
+  return false;
 }
 
 /// T, as a temporary inside co_await, is destroyed twice by GCC 12.
