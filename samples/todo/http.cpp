@@ -6,8 +6,6 @@
 
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
 
 #include <http_parser.h>
 
@@ -27,6 +25,7 @@ struct parser::impl {
   request current;
   std::string field;  // the header being read
   bool in_value = false;
+  bool in_message = false;
   std::deque<request> done;
   parser* owner = nullptr;
 
@@ -94,6 +93,7 @@ parser::parser() : impl_(std::make_unique<impl>()) {
   auto& s = impl_->settings;
   s.on_message_begin = [](http_parser* p) {
     impl::of(p).current = request();
+    impl::of(p).in_message = true;
     return 0;
   };
   s.on_url = [](http_parser* p, const char* at, std::size_t n) {
@@ -148,6 +148,7 @@ parser::parser() : impl_(std::make_unique<impl>()) {
     i.current.keep_alive = http_should_keep_alive(p) != 0;
     i.done.push_back(std::move(i.current));
     i.current = request();
+    i.in_message = false;
     return 0;
   };
 }
@@ -164,6 +165,8 @@ bool parser::feed(const char* data, std::size_t n) {
   }
   return true;
 }
+
+bool parser::in_request() const noexcept { return impl_->in_message; }
 
 std::optional<request> parser::next() {
   if (impl_->done.empty()) return std::nullopt;
@@ -316,91 +319,65 @@ std::string format(const response& r, bool keep_alive) {
 
 namespace {
 
-using asio::ip::tcp;
-using socket_ptr = std::shared_ptr<tcp::socket>;
-
-std::atomic<unsigned short> the_port{0};
-const char* const connections_name = "http_connections";
-
 // One connection: read, answer each complete request, until the peer closes,
-// a request says Connection: close, the input is bad, or it idles too long.
-otp::process<> connection(socket_ptr sock) {
+// a request says Connection: close, an answer is an error, the input is bad,
+// or a deadline passes (otp/tcp.hpp): idle between requests, a whole
+// request however slowly it trickles in, each answer's write.
+otp::process<> connection(otp::tcp_connection c) {
   parser in;
   std::array<char, 4096> buf;
-  asio::steady_timer idle(otp::executor());
-  bool timed_out = false;
   for (;;) {
-    idle.expires_after(idle_timeout);
-    idle.async_wait([&sock, &timed_out](std::error_code ec) {  // runs on this process's strand
-      if (ec) return;
-      timed_out = true;
-      sock->cancel();
-    });
-    auto [ec, n] = co_await sock->async_read_some(asio::buffer(buf), otp::use_process);
-    idle.cancel();
-    if (timed_out) {
-      auto bytes = format(bad(408, "idle for too long"), false);
-      (void)co_await asio::async_write(*sock, asio::buffer(bytes), otp::use_process);
+    auto [ec, n] = co_await c.read_some(asio::buffer(buf));
+    if (ec == asio::error::timed_out) {
+      const bool slow = in.in_request();
+      co_await c.close(format(bad(408, slow ? "request too slow" : "idle for too long"), false));
       co_return;
     }
     if (ec) co_return;  // closed by the peer
+    c.begin_request();  // bytes of a request: its deadline runs from here
     if (!in.feed(buf.data(), n)) {
-      auto bytes = format(bad(in.error_status(), in.error()), false);
-      (void)co_await asio::async_write(*sock, asio::buffer(bytes), otp::use_process);
+      co_await c.close(format(bad(in.error_status(), in.error()), false));
       co_return;
     }
+    bool answered = false;
     while (auto r = in.next()) {
+      answered = true;
       const bool asked_keep = r->keep_alive;
       auto answer = co_await handle(std::move(*r));
       const bool keep = asked_keep && answer.status < 400;  // an error closes, as http.hpp says
       auto bytes = format(answer, keep);
-      auto [wec, wn] = co_await asio::async_write(*sock, asio::buffer(bytes), otp::use_process);
-      if (wec || !keep) co_return;
+      if (co_await c.write(asio::buffer(bytes))) co_return;  // gone, or not reading: dropped
+      if (!keep) {
+        co_await c.close();
+        co_return;
+      }
+    }
+    if (answered) {
+      c.end_request();
+      if (in.in_request()) c.begin_request();  // the next one has begun: its own deadline
     }
   }
 }
 
-// The acceptor: bound before it acknowledges, so a start on a taken port
-// fails; each connection goes to the connections' supervisor.
-otp::process<> acceptor(unsigned short port) {
-  tcp::acceptor listener(otp::executor());
-  tcp::endpoint at(asio::ip::make_address("127.0.0.1"), port);
-  listener.open(at.protocol());
-  listener.set_option(tcp::acceptor::reuse_address(true));
-  listener.bind(at);  // throws when the port is taken: the start fails
-  listener.listen();
-  the_port = listener.local_endpoint().port();
-  otp::init_ack();
-  auto sup = otp::dynamic_supervisor_ref(otp::supervisor_ref::from(otp::local(connections_name).whereis()).value());
-  for (;;) {
-    auto [ec, s] = co_await listener.async_accept(otp::use_process);
-    if (ec) continue;
-    auto sock = std::make_shared<tcp::socket>(std::move(s));
-    auto spec = otp::child_spec("connection", otp::spawn_fn(connection, sock), otp::restart_type::temporary);
-    auto started = co_await otp::start_child(sup, std::move(spec));
-    if (!started) {  // over the cap (or the supervisor is restarting): refuse politely
-      auto bytes = format(bad(503, "too many connections"), false);
-      std::error_code ignored;
-      asio::write(*sock, asio::buffer(bytes), ignored);
-      sock->close(ignored);
-    }
-  }
-}
+std::shared_ptr<otp::tcp_server> current;  // the latest server made by child_spec
 
 }  // namespace
 
-otp::child_spec child_spec(unsigned short port) {
-  std::vector<otp::child_spec> children;
-  children.push_back(
-      otp::dynamic_supervisor_child(connections_name, otp::dynamic_supervisor_options(3, std::chrono::seconds(5),
-                                                                                      max_connections))
-          .with(otp::local(connections_name)));
-  children.emplace_back("acceptor", otp::start_fn(acceptor, port));
-  // rest_for_one: a new connections supervisor needs a new acceptor to find it.
-  return otp::supervisor_child("http", otp::supervisor_flags(otp::restart_strategy::rest_for_one),
-                               std::move(children));
+otp::tcp_limits default_limits() {
+  otp::tcp_limits l;
+  l.max_connections = 1000;
+  l.idle_timeout = std::chrono::seconds(30);
+  l.request_timeout = std::chrono::seconds(10);
+  l.write_timeout = std::chrono::seconds(10);
+  return l;
 }
 
-unsigned short bound_port() { return the_port.load(); }
+otp::child_spec child_spec(unsigned short port, otp::tcp_limits limits) {
+  current = std::make_shared<otp::tcp_server>("127.0.0.1", port, std::move(limits), connection,
+                                              format(bad(503, "too many connections"), false));
+  return current->child_spec("http");
+}
+
+unsigned short bound_port() { return current ? current->port() : 0; }
 
 }  // namespace todo::http

@@ -19,6 +19,8 @@
 
 #include "todo.hpp"
 
+#include <otp/tcp.hpp>
+
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -30,8 +32,6 @@ namespace todo::http {
 
 inline constexpr std::size_t max_url = 4096;
 inline constexpr std::size_t max_body = 16 * 1024;
-inline constexpr std::size_t max_connections = 1000;
-inline constexpr auto idle_timeout = std::chrono::seconds(30);
 
 struct request {
   std::string method;  ///< "GET", "POST", ...
@@ -61,6 +61,8 @@ class parser {
   bool feed(const char* data, std::size_t n);
   /// The oldest complete request, if any.
   std::optional<request> next();
+  /// True while part of a request has arrived and not all of it.
+  bool in_request() const noexcept;
   const std::string& error() const noexcept { return error_; }
   int error_status() const noexcept { return error_status_; }
 
@@ -78,9 +80,14 @@ otp::task<response> handle(request r);
 /// The bytes of a response.
 std::string format(const response& r, bool keep_alive);
 
+/// The limits of the HTTP server: at most max_connections, a request's
+/// headers and body within request_timeout however slowly they come, each
+/// answer written within write_timeout, idle_timeout between requests.
+otp::tcp_limits default_limits();
+
 /// A supervisor of the acceptor on `port` (0: any free port; the chosen one
-/// is logged and given by bound_port()) and of the connections.
-otp::child_spec child_spec(unsigned short port);
+/// is logged and given by bound_port()) and of the connections (otp/tcp.hpp).
+otp::child_spec child_spec(unsigned short port, otp::tcp_limits limits = default_limits());
 /// The port the acceptor is listening on (0 before it is).
 unsigned short bound_port();
 

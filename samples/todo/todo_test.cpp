@@ -14,6 +14,8 @@
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
+#include <otp/tcp.hpp>
+
 #include <otp/testing.hpp>
 
 #include <algorithm>
@@ -344,6 +346,117 @@ OTP_TEST_CASE("HTTP: entries added with POST come back with GET; bad requests ge
   CHECK(again.find("1 2026-11-22 Dentist at 9\n") != std::string::npos);
   auto moved = ask(req("GET", "/entries?list=bob&date=2026-11-23"));
   CHECK((co_await otp::offload(moved)).find("2 2026-11-23 Shop\n") != std::string::npos);
+  co_await stop_system(sup);
+}
+
+namespace {
+// The system with its HTTP interface under these limits; the port is bound.
+otp::task<otp::supervisor_ref> start_http(std::filesystem::path folder, otp::tcp_limits l) {
+  auto kids = todo::system::children(std::move(folder));
+  kids.push_back(todo::http::child_spec(0, std::move(l)));
+  co_return (co_await otp::start_supervisor(otp::supervisor_flags(), std::move(kids))).value();
+}
+asio::ip::tcp::endpoint local(unsigned short port) {
+  return asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port);
+}
+// Reads until the server closes; the error that ended it in `why`.
+std::string read_to_end(asio::ip::tcp::socket& s, std::error_code& why) {
+  std::string got;
+  std::array<char, 65536> buf;
+  for (;;) {
+    std::size_t n = s.read_some(asio::buffer(buf), why);
+    got.append(buf.data(), n);
+    if (why) return got;
+  }
+}
+}  // namespace
+
+OTP_TEST_CASE("HTTP: a request that trickles in is dropped at its deadline, however steady the trickle (real time)") {
+  data_folder data;
+  otp::tcp_limits l = todo::http::default_limits();
+  l.request_timeout = std::chrono::milliseconds(300);
+  auto sup = co_await start_http(data.path, l);
+  const unsigned short port = todo::http::bound_port();
+  auto slowloris = [port] {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect(local(port));
+    const auto t0 = std::chrono::steady_clock::now();
+    asio::write(s, asio::buffer(std::string("GET /entries?list=bob&date=2026-01-01 HTTP/1.1\r\nX-Slow: ")));
+    std::error_code ec;
+    while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3) && !ec) {  // a byte every 50 ms
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      asio::write(s, asio::buffer("x", 1), ec);
+      if (s.available(ec) > 0) break;  // the server answered
+    }
+    std::error_code end;
+    auto answer = read_to_end(s, end);
+    return std::make_pair(answer, std::chrono::steady_clock::now() - t0);
+  };
+  auto [answer, took] = co_await otp::offload(slowloris);
+  CHECK(starts(answer, "HTTP/1.1 408"));
+  CHECK(answer.find("request too slow") != std::string::npos);
+  CHECK(took < std::chrono::milliseconds(1500));
+  co_await stop_system(sup);
+}
+
+OTP_TEST_CASE("HTTP: a client that never reads its answers is dropped at the write deadline (real time)") {
+  data_folder data;
+  otp::tcp_limits l = todo::http::default_limits();
+  l.write_timeout = std::chrono::milliseconds(300);
+  auto sup = co_await start_http(data.path, l);
+  auto bob = must(co_await todo::cache::server_process("bob"));
+  for (int i = 0; i < 40; ++i) CHECK(co_await add(bob, "2026-01-01", std::string(200, 'a' + i % 26)));
+  const unsigned short port = todo::http::bound_port();
+  auto never_reads = [port] {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect(local(port));
+    std::string one = "GET /entries?list=bob&date=2026-01-01 HTTP/1.1\r\nHost: x\r\n\r\n";
+    std::string many;
+    for (int i = 0; i < 3000; ++i) many += one;  // about 25 MB of answers
+    std::error_code ec;
+    s.non_blocking(true);
+    std::size_t sent = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    while (sent < many.size() && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)) {
+      sent += s.write_some(asio::buffer(many.data() + sent, many.size() - sent), ec);
+      if (ec && ec != asio::error::would_block) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // not reading, well past the deadline
+    s.non_blocking(false);
+    std::error_code end;
+    auto got = read_to_end(s, end);
+    return std::make_pair(got.size(), end);
+  };
+  auto [received, end] = co_await otp::offload(never_reads);
+  CHECK(received < 3000u * 8000u);  // far from every answer: the server gave up on it
+  CHECK(end);  // and it closed the connection
+  co_await stop_system(sup);
+}
+
+OTP_TEST_CASE("HTTP: a client over the connection cap reads its 503, not a connection reset") {
+  data_folder data;
+  otp::tcp_limits l = todo::http::default_limits();
+  l.max_connections = 1;
+  auto sup = co_await start_http(data.path, l);
+  const unsigned short port = todo::http::bound_port();
+  auto over_the_cap = [port] {
+    asio::io_context io;
+    asio::ip::tcp::socket first(io), second(io);
+    first.connect(local(port));  // holds the only slot
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    second.connect(local(port));
+    asio::write(second, asio::buffer(std::string("GET /entries?list=bob&date=2026-01-01 HTTP/1.1\r\nHost: x\r\n\r\n")));
+    std::error_code end;
+    auto got = read_to_end(second, end);
+    return std::make_pair(got, end);
+  };
+  auto [answer, end] = co_await otp::offload(over_the_cap);
+  CHECK(starts(answer, "HTTP/1.1 503"));
+  CHECK(answer.find("too many connections") != std::string::npos);
+  CHECK(end == asio::error::eof);  // an orderly close: the request was drained, not left to reset it
   co_await stop_system(sup);
 }
 
