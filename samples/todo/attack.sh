@@ -73,7 +73,7 @@ scenario_long_names() {
 
 scenario_slowloris() {
   start_app "$work/slow"
-  $hostile "$port" slowloris 1000 12
+  $hostile "$port" slowloris 1000 15
   stop_app
 }
 
@@ -81,7 +81,7 @@ scenario_slow_readers() {
   start_app "$work/readers"
   for i in $(seq 1 50); do curl -s -X POST "http://127.0.0.1:$port/add_entry?list=big&date=2026-01-01&title=entry-$i-$(printf '%0100d' 0)" >/dev/null; done
   echo "RSS before: $(rss "$app" VmRSS)"
-  $hostile "$port" slow_readers 20 10
+  $hostile "$port" slow_readers 20 15
   echo "RSS after: $(rss "$app" VmRSS)"
   stop_app
 }
