@@ -126,6 +126,7 @@ struct tcp_server::shared {
   std::atomic<unsigned short> bound{0};
   std::atomic<std::size_t> refusing{0};
   name connections;  // the connections' supervisor, a local name of its own
+  name acceptor;
 };
 
 namespace {
@@ -180,18 +181,22 @@ tcp_server::tcp_server(std::string address, unsigned short port, tcp_limits limi
   s_->limits = std::move(limits);
   s_->refusal = std::move(refusal);
   s_->start = std::move(start);
-  s_->connections = local("otp_tcp_connections_" + std::to_string(servers.fetch_add(1)));
+  const auto n = std::to_string(servers.fetch_add(1));
+  s_->connections = local("otp_tcp_connections_" + n);
+  s_->acceptor = local("otp_tcp_acceptor_" + n);
 }
 
 otp::child_spec tcp_server::child_spec(std::string id) const {
   std::vector<otp::child_spec> children;
   dynamic_supervisor_options o(3, std::chrono::seconds(5), s_->limits.max_connections);
   children.push_back(dynamic_supervisor_child("connections", std::move(o)).with(s_->connections));
-  children.emplace_back("acceptor", start_fn(acceptor, s_));
+  children.push_back(otp::child_spec("acceptor", start_fn(acceptor, s_)).with(s_->acceptor));
   // rest_for_one: a new connections supervisor needs a new acceptor to find it.
   return supervisor_child(std::move(id), supervisor_flags(restart_strategy::rest_for_one), std::move(children));
 }
 
 unsigned short tcp_server::port() const noexcept { return s_->bound.load(); }
+
+const name& tcp_server::acceptor_name() const noexcept { return s_->acceptor; }
 
 }  // namespace otp

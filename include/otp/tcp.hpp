@@ -112,6 +112,8 @@ class tcp_server {
   otp::child_spec child_spec(std::string id) const;
   /// The port it listens on (0 before it does): useful with port 0.
   unsigned short port() const noexcept;
+  /// The local name its acceptor runs under (one per tcp_server object).
+  const name& acceptor_name() const noexcept;
 
   struct shared;  // lib/tcp.cpp
 

@@ -15,6 +15,7 @@
 #include <asio/read_until.hpp>
 #include <asio/write.hpp>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -61,6 +62,16 @@ otp::task<otp::supervisor_ref> start_echo(echo::options o) {
 void stop(const otp::supervisor_ref& sup) {
   otp::unlink(sup);
   otp::exit(sup, otp::exit_reason::shutdown());
+}
+
+// Stops it and waits until its processes are gone (the readers of dropped
+// connections end a few turns after their connection).
+otp::task<void> stop_and_wait(const otp::supervisor_ref& sup) {
+  otp::unlink(sup);
+  auto mon = otp::monitor(sup);
+  otp::exit(sup, otp::exit_reason::shutdown());
+  (void)co_await otp::receive_down(mon);
+  for (int i = 0; i < 1000; ++i) co_await otp::yield();
 }
 
 // A port nobody listens on right now.
@@ -181,6 +192,76 @@ OTP_TEST_CASE("a crashed acceptor is restarted and binds the same port again; op
   co_await write_line(before, "old connection");
   CHECK(co_await read_line(before) == "old connection");
   stop(sup);
+}
+
+// A blocking client (run through otp::offload) that sends `total` bytes of
+// lines as fast as the server takes them, for at most `for_how_long`,
+// without reading; then reads what came back. (sent, received, how it ended)
+struct flood_result {
+  std::size_t sent = 0, received = 0;
+  std::error_code end;
+};
+flood_result flood_without_reading(unsigned short port, std::size_t total, std::chrono::milliseconds for_how_long,
+                                   std::chrono::milliseconds then_wait) {
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  std::string line(99, 'x');
+  line += '\n';
+  std::string data;
+  while (data.size() < total) data += line;
+  flood_result r;
+  s.non_blocking(true);
+  std::error_code ec;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (r.sent < data.size() && std::chrono::steady_clock::now() - t0 < for_how_long) {
+    r.sent += s.write_some(asio::buffer(data.data() + r.sent, data.size() - r.sent), ec);
+    if (ec && ec != asio::error::would_block) break;
+    if (ec) std::this_thread::sleep_for(1ms);
+  }
+  std::this_thread::sleep_for(then_wait);
+  s.non_blocking(false);
+  std::array<char, 65536> buf;
+  for (;;) {
+    std::size_t n = s.read_some(asio::buffer(buf), r.end);
+    r.received += n;
+    if (r.end) break;
+  }
+  return r;
+}
+
+OTP_TEST_CASE("backpressure: a client that sends without reading fills its own buffers, not the server (real time)") {
+  echo::options o;
+  o.port = 0;
+  o.write_timeout = 500ms;
+  auto sup = co_await start_echo(o);
+  const unsigned short port = echo::bound_port();
+  auto flood = [port] { return flood_without_reading(port, 64u << 20, 1500ms, 0ms); };
+  auto r = co_await otp::offload(flood);
+  // The reader waits for each line's answer to be written, and the answers
+  // are not read: the server stops reading, so the client cannot send 64 MB.
+  CHECK(r.sent < (16u << 20));
+  CHECK(r.end);  // and it was dropped at the write deadline
+  CHECK(otp::is_alive(sup));
+  co_await stop_and_wait(sup);
+}
+
+OTP_TEST_CASE("a client that does not read its answers is dropped at the write deadline (real time)") {
+  echo::options o;
+  o.port = 0;
+  o.write_timeout = 200ms;
+  auto sup = co_await start_echo(o);
+  const unsigned short port = echo::bound_port();
+  auto flood = [port] { return flood_without_reading(port, 8u << 20, 500ms, 1000ms); };
+  auto r = co_await otp::offload(flood);
+  CHECK(r.received < r.sent);  // not everything was echoed: it gave up on the client
+  CHECK(r.end);                // and closed the connection
+  // Others are served meanwhile.
+  auto c = co_await connect(port);
+  (void)co_await read_line(c);
+  co_await write_line(c, "fine");
+  CHECK(co_await read_line(c) == "fine");
+  co_await stop_and_wait(sup);
 }
 
 }  // TEST_SUITE
