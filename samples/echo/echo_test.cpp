@@ -194,14 +194,14 @@ OTP_TEST_CASE("a crashed acceptor is restarted and binds the same port again; op
   stop(sup);
 }
 
-// A blocking client (run through otp::offload) that sends `total` bytes of
-// lines as fast as the server takes them, for at most `for_how_long`,
-// without reading; then reads what came back. (sent, received, how it ended)
+// A blocking client (run through otp::offload) that sends up to `total`
+// bytes of lines as fast as the server takes them, without reading, until
+// its writes stall; waits `then_wait`; then reads what came back.
 struct flood_result {
   std::size_t sent = 0, received = 0;
   std::error_code end;
 };
-flood_result flood_without_reading(unsigned short port, std::size_t total, std::chrono::milliseconds for_how_long,
+flood_result flood_without_reading(unsigned short port, std::size_t total, std::chrono::milliseconds stall,
                                    std::chrono::milliseconds then_wait) {
   asio::io_context io;
   tcp::socket s(io);
@@ -213,11 +213,21 @@ flood_result flood_without_reading(unsigned short port, std::size_t total, std::
   flood_result r;
   s.non_blocking(true);
   std::error_code ec;
+  // Sends until everything is sent, or the writes have been blocked for
+  // `stall` in a row (both sides' buffers full: the server stopped
+  // reading), whatever the speed of the build; 20 s at most.
   const auto t0 = std::chrono::steady_clock::now();
-  while (r.sent < data.size() && std::chrono::steady_clock::now() - t0 < for_how_long) {
+  auto blocked_since = t0;
+  while (r.sent < data.size() && std::chrono::steady_clock::now() - t0 < 20s) {
     r.sent += s.write_some(asio::buffer(data.data() + r.sent, data.size() - r.sent), ec);
     if (ec && ec != asio::error::would_block) break;
-    if (ec) std::this_thread::sleep_for(1ms);
+    const auto now = std::chrono::steady_clock::now();
+    if (!ec) {
+      blocked_since = now;
+      continue;
+    }
+    if (now - blocked_since >= stall) break;
+    std::this_thread::sleep_for(1ms);
   }
   std::this_thread::sleep_for(then_wait);
   s.non_blocking(false);
@@ -234,9 +244,10 @@ OTP_TEST_CASE("backpressure: a client that sends without reading fills its own b
   echo::options o;
   o.port = 0;
   o.write_timeout = 500ms;
+  o.idle_timeout = 5s;
   auto sup = co_await start_echo(o);
   const unsigned short port = echo::bound_port();
-  auto flood = [port] { return flood_without_reading(port, 64u << 20, 1500ms, 0ms); };
+  auto flood = [port] { return flood_without_reading(port, 64u << 20, 500ms, 0ms); };
   auto r = co_await otp::offload(flood);
   // The reader waits for each line's answer to be written, and the answers
   // are not read: the server stops reading, so the client cannot send 64 MB.
@@ -250,9 +261,10 @@ OTP_TEST_CASE("a client that does not read its answers is dropped at the write d
   echo::options o;
   o.port = 0;
   o.write_timeout = 200ms;
+  o.idle_timeout = 5s;
   auto sup = co_await start_echo(o);
   const unsigned short port = echo::bound_port();
-  auto flood = [port] { return flood_without_reading(port, 8u << 20, 500ms, 1000ms); };
+  auto flood = [port] { return flood_without_reading(port, 64u << 20, 500ms, 1000ms); };
   auto r = co_await otp::offload(flood);
   CHECK(r.received < r.sent);  // not everything was echoed: it gave up on the client
   CHECK(r.end);                // and closed the connection
