@@ -3,6 +3,7 @@
 #include <otp/offload.hpp>
 
 #include <doctest/doctest.h>
+#include <otp/task.hpp>
 #include <otp/testing.hpp>
 
 #include <atomic>
@@ -17,6 +18,28 @@ namespace {
 void block_until(const std::atomic<bool>& flag) {
   while (!flag.load(std::memory_order_acquire)) std::this_thread::sleep_for(100us);
 }
+// A process held by its offloaded work: it tells the test (1) that it is
+// about to offload, then blocks there until let_go(); frame_gone is set
+// when its frame is destroyed.
+struct held_by_work {
+  std::atomic<bool> release{false};
+  std::atomic<bool> frame_gone{false};
+  otp::process<> body(otp::handle<int> test) {
+    struct on_destroy {
+      std::atomic<bool>* gone;
+      ~on_destroy() { gone->store(true); }
+    } guard{&frame_gone};
+    otp::send(test, 1);
+    co_await otp::offload([this] { block_until(release); });
+  }
+  auto spawn_monitored() {
+    return otp::spawn_monitor([this](otp::handle<int> t) { return body(t); }, otp::self_as<int>());
+  }
+  otp::task<> let_go() {
+    release.store(true);
+    while (!frame_gone.load()) co_await otp::offload([] { std::this_thread::sleep_for(100us); });
+  }
+};
 }  // namespace
 
 TEST_SUITE("offload") {
@@ -90,18 +113,8 @@ OTP_TEST_CASE_M("offload: a process killed while its work runs is dead at once, 
 OTP_TEST_CASE_M("offload: a kill after a shutdown fires the links and monitors at once, while the work still runs", int) {
   // A supervisor's shutdown with a timeout: exit(shutdown), then kill. The
   // shutdown cannot interrupt the work; the kill must not wait for it either.
-  std::atomic<bool> release{false};
-  std::atomic<bool> frame_gone{false};
-  struct on_destroy {
-    std::atomic<bool>* gone;
-    ~on_destroy() { gone->store(true); }
-  };
-  auto worker = [&](otp::handle<int> test) -> otp::process<> {
-    on_destroy guard{&frame_gone};
-    otp::send(test, 1);
-    co_await otp::offload([&] { block_until(release); });
-  };
-  auto [w, ref] = otp::spawn_monitor(worker, otp::self_as<int>());
+  held_by_work held;
+  auto [w, ref] = held.spawn_monitored();
   REQUIRE(std::holds_alternative<int>(co_await otp::receive()));
   otp::exit(w, otp::exit_reason::shutdown());
   for (int i = 0; i < 3; ++i) co_await otp::yield();
@@ -111,37 +124,25 @@ OTP_TEST_CASE_M("offload: a kill after a shutdown fires the links and monitors a
   auto m = co_await otp::receive();
   REQUIRE(std::holds_alternative<otp::down_message>(m));
   CHECK(std::get<otp::down_message>(m).reason == otp::exit_reason::killed());
-  CHECK(!frame_gone.load());
+  CHECK(!held.frame_gone.load());
   // Dead to the world: a monitor set now answers noproc at once, before the work returns.
   auto late = otp::monitor(w);
   auto d = co_await otp::receive_down(late, 1s);
   REQUIRE(d.has_value());
   CHECK(d->reason == otp::exit_reason::noproc());
-  release.store(true);
-  while (!frame_gone.load()) co_await otp::offload([] { std::this_thread::sleep_for(100us); });
+  co_await held.let_go();
 }
 
 OTP_TEST_CASE_M("offload: a shutdown and a kill sent back to back end the process as killed, without waiting", int) {
-  std::atomic<bool> release{false};
-  std::atomic<bool> frame_gone{false};
-  struct on_destroy {
-    std::atomic<bool>* gone;
-    ~on_destroy() { gone->store(true); }
-  };
-  auto worker = [&](otp::handle<int> test) -> otp::process<> {
-    on_destroy guard{&frame_gone};
-    otp::send(test, 1);
-    co_await otp::offload([&] { block_until(release); });
-  };
-  auto [w, ref] = otp::spawn_monitor(worker, otp::self_as<int>());
+  held_by_work held;
+  auto [w, ref] = held.spawn_monitored();
   REQUIRE(std::holds_alternative<int>(co_await otp::receive()));
   otp::exit(w, otp::exit_reason::shutdown());
   otp::exit(w, otp::exit_reason::kill());  // merged in the same batch as the shutdown
   auto d = co_await otp::receive_down(ref);
   CHECK(d.reason == otp::exit_reason::killed());
-  CHECK(!frame_gone.load());
-  release.store(true);
-  while (!frame_gone.load()) co_await otp::offload([] { std::this_thread::sleep_for(100us); });
+  CHECK(!held.frame_gone.load());
+  co_await held.let_go();
 }
 
 }  // TEST_SUITE
