@@ -143,10 +143,35 @@ process<> refuse(tcp_connection c, std::string refusal, std::shared_ptr<tcp_serv
   co_await c.close(std::move(refusal));
 }
 
+// Closes the listening socket as soon as its acceptor is dead to the world.
+// A killed process's links fire before its frame is destroyed (the frame
+// waits for its pending accept to be cancelled): without this, the restarted
+// acceptor would find its port still taken.
+struct release_port final : detail::exit_hook {
+  explicit release_port(std::shared_ptr<asio::ip::tcp::acceptor> l) : listener(std::move(l)) { at_death = true; }
+  std::shared_ptr<asio::ip::tcp::acceptor> listener;
+  void on_exit(detail::process_base&) noexcept override {
+    std::error_code ignored;
+    listener->close(ignored);  // on the acceptor's shard, where the listener lives
+    delete this;
+  }
+  void discard() noexcept override { delete this; }
+};
+
 process<> acceptor(std::shared_ptr<tcp_server::shared> s) {
   using asio::ip::tcp;
-  tcp::acceptor listener(executor());
-  const tcp::endpoint at(asio::ip::make_address(s->address), s->port);
+  auto owned = std::make_shared<tcp::acceptor>(executor());
+  tcp::acceptor& listener = *owned;
+  {
+    detail::process_base& self = detail::current_or_throw("otp::tcp_server's acceptor");
+    detail::exit_hook* h = new release_port(owned);  // the frame keeps its own reference
+    h->next_hook = self.exit_hooks;
+    self.exit_hooks = h;
+  }
+  // Port 0 asks for any free port the first time; a restarted acceptor binds
+  // the one it got, or its clients would lose the server.
+  const unsigned short port = s->port != 0 ? s->port : s->bound.load();
+  const tcp::endpoint at(asio::ip::make_address(s->address), port);
   listener.open(at.protocol());
   listener.set_option(tcp::acceptor::reuse_address(true));
   listener.bind(at);  // throws when the port is taken: the start fails

@@ -18,7 +18,9 @@
 // The server is a supervisor (rest_for_one) of a dynamic supervisor of
 // connections (temporary children, tcp_limits::max_connections at most) and
 // of an acceptor, which binds before it acknowledges its start (so a taken
-// port fails the start) and binds again when restarted. A client over the
+// port fails the start) and binds the same port again when restarted (its
+// listening socket is closed the moment it dies, even by a kill, which does
+// not wait for its frame). A client over the
 // cap gets the refusal text and a drained close (below) from a short-lived
 // process of its own, at most tcp_limits::max_refusals at once; past that,
 // it is closed at once.
@@ -110,7 +112,9 @@ class tcp_server {
 
   /// The whole server as a supervisor child (type supervisor).
   otp::child_spec child_spec(std::string id) const;
-  /// The port it listens on (0 before it does): useful with port 0.
+  /// The port it listens on (0 before it does): useful with port 0, which
+  /// asks for any free port on the first start; a restarted acceptor binds
+  /// that same port again.
   unsigned short port() const noexcept;
   /// The local name its acceptor runs under (one per tcp_server object).
   const name& acceptor_name() const noexcept;
