@@ -6,6 +6,9 @@
 #
 #   samples/todo/attack.sh [scenario ...]
 #
+# Each scenario ends with its verdicts, "ok: ..." or "FAILED: ...", against
+# what the README promises; the script exits 1 if any failed.
+#
 # Scenarios (all by default):
 #   long_names    adds to lists named by 100 dots and by 43 Cyrillic letters
 #   slowloris     1000 connections that send a header byte now and then
@@ -62,18 +65,51 @@ alive() {
   fi
 }
 rss() { awk -v what="$2" '$1 == what":" { printf "%.1f MB", $2 / 1024 }' "/proc/$1/status"; }
+rss_mb() { awk -v what="$2" '$1 == what":" { printf "%d", $2 / 1024 }' "/proc/$1/status"; }
+
+# run_hostile ARGS...: runs hostile.py, shows its figures and keeps them in
+# $out for the verdicts.
+out=''
+run_hostile() {
+  out=$($hostile "$port" "$@")
+  echo "$out"
+}
+# figure PATTERN: the first number after PATTERN in the last figures.
+figure() { sed -n "s/.*$1 *\([0-9][0-9]*\).*/\1/p" <<<"$out" | head -1; }
+# lacks PATTERN: the last figures do not match PATTERN.
+lacks() { ! grep -q "$1" <<<"$out"; }
+# expect WHAT TEST...: one verdict.
+failures=()
+expect() {
+  local what=$1
+  shift
+  if "$@"; then
+    echo "  ok: $what"
+  else
+    echo "  FAILED: $what"
+    failures+=("$what")
+  fi
+}
 
 scenario_long_names() {
   start_app "$work/long"
-  $hostile "$port" long_names
+  run_hostile long_names
+  expect "every add to a long name is stored" [ "$(grep -c 'adds answered 200x30$' <<<"$out")" = 2 ]
+  expect "long names read back in full" [ "$(grep -c 'read back 200, 30 entries' <<<"$out")" = 2 ]
   alive
+  expect "todo_app kept running" [ -n "$app" ]
   [[ -n "$app" ]] && stop_app
-  echo "files in the data folder: $(find "$work/long" -type f | wc -l)"
+  local files
+  files=$(find "$work/long" -type f | wc -l)
+  echo "files in the data folder: $files"
+  expect "one file per list, inside the data folder" [ "$files" = 2 ]
 }
 
 scenario_slowloris() {
   start_app "$work/slow"
-  $hostile "$port" slowloris 1000 15
+  run_hostile slowloris 1000 15
+  expect "every slow connection dropped by its request deadline" grep -q '1000 of 1000 slow connections closed' <<<"$out"
+  expect "fresh clients served again once they are" grep -q 'the last 200$' <<<"$out"
   stop_app
 }
 
@@ -81,8 +117,10 @@ scenario_slow_readers() {
   start_app "$work/readers"
   for i in $(seq 1 50); do curl -s -X POST "http://127.0.0.1:$port/add_entry?list=big&date=2026-01-01&title=entry-$i-$(printf '%0100d' 0)" >/dev/null; done
   echo "RSS before: $(rss "$app" VmRSS)"
-  $hostile "$port" slow_readers 20 15
+  run_hostile slow_readers 20 15
   echo "RSS after: $(rss "$app" VmRSS)"
+  expect "every slow reader dropped by its write deadline" grep -q '20 of 20 connections closed' <<<"$out"
+  expect "memory bounded: RSS under 64 MB" [ "$(rss_mb "$app" VmHWM)" -lt 64 ]
   stop_app
 }
 
@@ -96,40 +134,59 @@ request = function()
 end
 EOF
   echo "RSS before: $(rss "$app" VmRSS)"
-  wrk -t2 -c50 -d10s --latency -s "$work/post.lua" "http://127.0.0.1:$port" | grep -E 'Requests/sec|Non-2xx|Socket errors|  (50|99)%'
+  out=$(wrk -t2 -c50 -d10s --latency -s "$work/post.lua" "http://127.0.0.1:$port")
+  grep -E 'requests in|Requests/sec|Non-2xx|Socket errors|  (50|99)%' <<<"$out"
   echo "RSS after: $(rss "$app" VmRSS), peak $(rss "$app" VmHWM)"
+  expect "every add answered 200" lacks 'Non-2xx'
+  expect "memory bounded: peak RSS under 100 MB" [ "$(rss_mb "$app" VmHWM)" -lt 100 ]
+  local answered
+  answered=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
+  stop_app
+  start_app "$work/flood"
+  run_hostile count_list flood
+  expect "every add answered is on disk ($answered)" [ "$(figure 'stored:')" -ge "$answered" ]
   stop_app
 }
 
 scenario_busy_list() {
   start_app "$work/busy"
-  $hostile "$port" busy_list 200 10
+  run_hostile busy_list 200 10
+  expect "every first read of another list answered 200" grep -q 'answered 200x200,' <<<"$out"
+  expect "the slowest within a second" [ "$(figure 'slowest')" -lt 1000 ]
   stop_app
 }
 
 scenario_sigint() {
   start_app "$work/sigint"
-  $hostile "$port" burst 8 1000
+  run_hostile burst 8 1000
+  local acked
+  acked=$(figure 'burst:')
   stop_app INT
   start_app "$work/sigint"
-  $hostile "$port" count_stored 8
+  run_hostile count_stored 8
+  expect "every add answered OK is on disk after SIGINT ($acked)" [ "$(figure 'stored:')" -ge "$acked" ]
   stop_app
 }
 
 scenario_kill9() {
   start_app "$work/kill9"
-  $hostile "$port" burst 8 1000
+  run_hostile burst 8 1000
+  local acked
+  acked=$(figure 'burst:')
   stop_app KILL
   start_app "$work/kill9"
-  $hostile "$port" count_stored 8
+  run_hostile count_stored 8
+  expect "every add answered OK is on disk after SIGKILL ($acked)" [ "$(figure 'stored:')" -ge "$acked" ]
   stop_app
 }
 
 scenario_many_names() {
   start_app "$work/names"
   echo "RSS before: $(rss "$app" VmRSS)"
-  $hostile "$port" many_names 20000
+  run_hostile many_names 20000
   echo "RSS after: $(rss "$app" VmRSS)"
+  expect "live list servers capped: the rest refused with 503" grep -q 'answered 200x10000 503x10000' <<<"$out"
+  expect "memory bounded: RSS under 64 MB" [ "$(rss_mb "$app" VmHWM)" -lt 64 ]
   stop_app
 }
 
@@ -139,3 +196,10 @@ for s in "${@:-${all[@]}}"; do
   echo "== $s"
   "scenario_$s"
 done
+if ((${#failures[@]})); then
+  echo "attack.sh: ${#failures[@]} verdict(s) failed:"
+  printf '  %s\n' "${failures[@]}"
+  exit 1
+fi
+echo "attack.sh: every verdict ok"
+

@@ -95,7 +95,7 @@ async def slowloris(port, conns, secs):
             pass  # nothing: still held open
         except (OSError, ConnectionError):
             closed += 1
-    print(f"slowloris: fresh clients answered {counts(fresh)}")
+    print(f"slowloris: fresh clients answered {counts(fresh)}, the last {fresh[-1] if fresh else 0}")
     print(f"slowloris: {closed} of {len(held)} slow connections closed by the server after {secs} s")
     for _, w in held:
         w.close()
@@ -213,6 +213,11 @@ async def count_stored(port, clients, date="2026-01-01"):
     print(f"stored: {total} entries")
 
 
+async def count_list(port, name, date="2026-01-01"):
+    s, body = await request(port, "GET", "/entries?" + q(list=name, date=date), timeout=30)
+    print(f"stored: {body.count(chr(10)) if s == 200 else 0} entries")
+
+
 async def many_names(port, names):
     """GETs of `names` fresh list names over 20 keep-alive connections (a
     connection the server closes after an error is opened again)."""
@@ -250,7 +255,8 @@ async def many_names(port, names):
 
 
 def main():
-    port, scenario, args = int(sys.argv[1]), sys.argv[2], [int(a) for a in sys.argv[3:]]
+    port, scenario = int(sys.argv[1]), sys.argv[2]
+    args = [int(a) if a.isdigit() else a for a in sys.argv[3:]]
     runs = {
         "long_names": long_names,
         "slowloris": slowloris,
@@ -258,6 +264,7 @@ def main():
         "busy_list": busy_list,
         "burst": burst,
         "count_stored": count_stored,
+        "count_list": count_list,
         "many_names": many_names,
     }
     if scenario not in runs:
