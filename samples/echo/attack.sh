@@ -5,7 +5,7 @@
 # ("ok: ..." or "FAILED: ..."), and stops it. The script exits 1 if any
 # verdict failed. About a minute in all.
 #
-#   samples/echo/attack.sh [scenario ...]
+#   [OTP_BUILD_DIR=build/x] samples/echo/attack.sh [scenario ...]
 #
 # Scenarios (all by default):
 #   flood         one client sends 300 MB of lines and never reads the echoes
@@ -15,9 +15,15 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 "$root/scripts/install-deps.sh" --load
 hostile="python3 $root/samples/echo/hostile.py"
-build_dir=$root/build/release
-cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DOTP_BUILD_TESTS=OFF -DOTP_BUILD_BENCHMARKS=OFF -DOTP_BUILD_SAMPLES=ON >/dev/null
+# OTP_BUILD_DIR: an existing optimised build to attack (CI: its clang -O3
+# build); by default a Release build of its own in build/release.
+if [[ -n "${OTP_BUILD_DIR:-}" ]]; then
+  build_dir=$(cd "$OTP_BUILD_DIR" && pwd)
+else
+  build_dir=$root/build/release
+  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DOTP_BUILD_TESTS=OFF -DOTP_BUILD_BENCHMARKS=OFF -DOTP_BUILD_SAMPLES=ON >/dev/null
+fi
 cmake --build "$build_dir" --target echo_server >/dev/null
 ulimit -n 4096 2>/dev/null || true  # 1000 connections on each side, and then some
 
