@@ -1,4 +1,4 @@
-# Standalone Asio as the INTERFACE target otp::asio (TOOLCHAIN.md section 3).
+# Standalone Asio as the INTERFACE target otp::asio (docs/toolchain.md section 2).
 #
 # Debian's libasio-dev ships neither a CMake config nor a .pc file, so the
 # target is built here from the header location. This file is used twice: by
@@ -37,8 +37,8 @@ if(NOT TARGET otp::asio)
       ASIO_STANDALONE
       ASIO_NO_DEPRECATED
       # clang + libstdc++: Asio 1.22 only enables co_await when
-      # <experimental/coroutine> exists (TOOLCHAIN 1). Thread keyword off:
-      # clang 16 caches thread_local addresses in coroutine frames (TOOLCHAIN 6B).
+      # <experimental/coroutine> exists (docs/toolchain.md section 1). Thread keyword off:
+      # clang 16 caches thread_local addresses in coroutine frames (docs/toolchain.md section 6).
       $<$<CXX_COMPILER_ID:Clang,AppleClang>:ASIO_HAS_CO_AWAIT=1>
       $<$<CXX_COMPILER_ID:Clang,AppleClang>:ASIO_DISABLE_THREAD_KEYWORD_EXTENSION>)
     target_link_libraries(otp::asio INTERFACE Threads::Threads)

@@ -19,7 +19,7 @@
 namespace otp::detail {
 
 // ---------------------------------------------------------------- per-thread state
-// Read only through these non-inline functions (TOOLCHAIN 6B).
+// Read only through these non-inline functions (docs/toolchain.md section 6).
 namespace {
 thread_local process_base* tl_process = nullptr;
 thread_local shard* tl_shard = nullptr;

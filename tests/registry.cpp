@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The registry: Elixir's registry tests as a checklist (CONFORMANCE A, 3b),
+// The registry: Elixir's own registry tests (registry_test.exs) as a checklist,
 // each run with 1 and 8 partitions, and with both key kinds where both apply
 // (duplicate keys partitioned by key and by pid).
 #include <otp/registry.hpp>

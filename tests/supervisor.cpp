@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Supervisors: OTP's supervisor_SUITE, case by case (CONFORMANCE A, 3a).
+// Supervisors: OTP's supervisor_SUITE as a checklist; a test named "sup_start: ..." checks that case.
 #include "supervision.hpp"
 
 #include <asio/io_context.hpp>

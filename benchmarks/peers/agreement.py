@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Do our peers measure what the reference peers measure? A maintainer's
-check, for those who have the reference programs (the shared/peers folder
-the workloads were first written in; it is not part of this repository).
+check, for those who have the reference programs the workloads were first
+written as (they are not part of this repository).
 
     python3 benchmarks/peers/agreement.py RESULTS_JSON REF_RAW_TSV [TABLES_MD]
 

@@ -52,7 +52,7 @@ struct reader_slot {
 };
 
 /// This thread's slot. Out of line: coroutine code must never read a
-/// thread_local directly (TOOLCHAIN 6B).
+/// thread_local directly (docs/toolchain.md section 6).
 reader_slot& this_thread_slot() noexcept;
 
 extern std::atomic<std::uint64_t> global_epoch;

@@ -525,7 +525,7 @@ inline pid pid_of(const process_base& p) noexcept { return pid::share(p.core); }
 // ---- runtime entry points used by the inline code (lib/runtime.cpp) ----
 /// The process whose body is running on this thread, or nullptr. Non-inline on
 /// purpose: coroutine code must never read a thread_local directly
-/// (TOOLCHAIN 6B).
+/// (docs/toolchain.md section 6).
 process_base* current() noexcept;
 /// current(), or throw std::logic_error naming `what` when called outside a process.
 process_base& current_or_throw(const char* what);
