@@ -29,8 +29,9 @@ process_base* current() noexcept { return tl_process; }
 shard* current_shard() noexcept { return tl_shard; }
 
 process_base& current_or_throw(const char* what) {
-  if (auto* p = tl_process) return *p;
-  throw std::logic_error(std::string(what) + " called outside a process");
+  if (auto* p = tl_process) [[likely]]
+    return *p;
+  contract_violated(std::string(what) + " called outside a process");
 }
 
 namespace {
@@ -785,8 +786,7 @@ std::uint64_t take_pid_number(shard* s) noexcept {
 
 process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag) {
   runtime_core& core = rt ? rt->core() : parent->home()->core;
-  if (!parent && (o.link || o.monitor))
-    throw std::logic_error("otp::spawn_opt: link and monitor need a calling process");
+  OTP_ASSERT(parent || !(o.link || o.monitor), "otp::spawn_opt: link and monitor need a calling process");
   shard* home;
   if (o.shard) {
     if (*o.shard >= core.shards.size())

@@ -139,12 +139,8 @@ class otp_category final : public std::error_category {
         return "calling_self";
       case errc::exited:
         return "exited";
-      case errc::mailbox_full:
-        return "mailbox_full";
       case errc::bad_message_type:
         return "bad_message_type";
-      case errc::not_in_process:
-        return "not_in_process";
       case errc::ignored:
         return "ignored";
       case errc::start_failed:
@@ -153,8 +149,6 @@ class otp_category final : public std::error_category {
         return "already_started";
       case errc::not_found:
         return "not_found";
-      case errc::shutting_down:
-        return "shutting_down";
       case errc::already_present:
         return "already_present";
       case errc::running:

@@ -151,8 +151,8 @@ class awaitable_bridge {
 }  // namespace detail
 
 /// The executor of the calling process's shard (its strand): create the
-/// sockets and timers a process awaits on it. Throws std::logic_error outside
-/// a process.
+/// sockets and timers a process awaits on it. Outside a process: a broken
+/// contract (OTP_ASSERT, otp/config.hpp).
 asio::any_io_executor executor();
 
 /// Runs an asio::awaitable on the process's strand and waits for its result.

@@ -171,7 +171,7 @@ class async_task {
 };
 
 /// Runs `fn()` in a new process linked to the caller and returns its handle
-/// at once. Inside a process only (std::logic_error outside).
+/// at once. Inside a process only (outside one: a broken contract, OTP_ASSERT).
 template <class F>
 async_task<typename detail::task_value<std::decay_t<F>>::type> async(F&& fn) {
   using T = typename detail::task_value<std::decay_t<F>>::type;

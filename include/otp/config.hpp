@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <source_location>
+#include <string_view>
 
 /// The GCC 12 guard (otp/detail/temporaries.hpp): 1 refuses to compile a
 /// co_await that holds a temporary GCC before 13 destroys twice (a braced
@@ -19,6 +21,41 @@
 #define OTP_GUARD_AWAITED_TEMPORARIES 0
 #endif
 #endif
+
+// ---------------------------------------------------------------- broken contracts
+//
+// A broken contract is a bug in the caller, not a failure to handle: an
+// operation that needs a calling process (self(), receive, a call, a link
+// from spawn_opt) used outside one. Each check goes through OTP_ASSERT, which
+// calls the contract handler with what was broken and where. The default
+// handler throws std::logic_error(what); install another to abort with a core
+// dump, log to your own sink, or break into a debugger. A handler that
+// returns gets std::logic_error thrown anyway: the operation cannot go on.
+// Failures a correct program meets (a dead target, a timeout) are never
+// contracts: they come back as otp::result (otp/error.hpp).
+
+namespace otp {
+
+/// Called for a broken contract: `what` says what, `where` is the caller's
+/// call into otp. It may throw (the exception reaches the caller), abort, or
+/// return (then std::logic_error(what) is thrown).
+using contract_handler = void (*)(std::string_view what, const std::source_location& where);
+
+/// Installs `h` (nullptr: the default) for every thread; returns the previous
+/// one. Thread safety: any thread, any time; a violation on another thread
+/// calls the old or the new handler.
+contract_handler set_contract_handler(contract_handler h) noexcept;
+
+namespace detail {
+[[noreturn]] void contract_violated(std::string_view what,
+                                    const std::source_location& where = std::source_location::current());
+}  // namespace detail
+
+}  // namespace otp
+
+/// Checks a contract: when `cond` is false, calls the contract handler with
+/// `what` (a string_view) and never returns.
+#define OTP_ASSERT(cond, what) (static_cast<bool>(cond) ? void(0) : ::otp::detail::contract_violated(what))
 
 namespace otp::config {
 

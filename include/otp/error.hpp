@@ -2,12 +2,17 @@
 #pragma once
 // Errors as values: otp::result<T> and otp::errc.
 //
-// Expected failures (a dead target, a timeout, a full mailbox, a wrong message
-// type) come back as `otp::result<T>`: a Boost.Outcome result whose error is an
+// Expected failures (a dead target, a timeout, a wrong message type, a taken
+// name) come back as `otp::result<T>`: a Boost.Outcome result whose error is an
 // `otp::error`, an error code from the "otp" category plus the exit reason
 // behind it where there is one (the callee's reason when a call's target
 // died). `.value()` on a failed result throws `otp::exit_error`, the C++
 // spelling of Elixir's `!` functions. There are no throwing twin overloads.
+//
+// Not everything is a result: a plain `send` answers with a send_status (a
+// full bounded mailbox is send_status::full, otp/process.hpp), and a broken
+// contract (an operation that needs a calling process used outside one)
+// goes to OTP_ASSERT (otp/config.hpp).
 
 #include <otp/exit_reason.hpp>
 #include <otp/detail/pid_value.hpp>
@@ -25,14 +30,11 @@ enum class errc {
   timeout,           ///< the deadline passed first
   calling_self,      ///< a request addressed to the caller itself (would deadlock)
   exited,            ///< the target exited while the request was in flight; see error::reason
-  mailbox_full,      ///< a bounded mailbox refused the message
   bad_message_type,  ///< a pid's process takes another message type than the handle asked for
-  not_in_process,    ///< an operation that needs a calling process was used outside one
   ignored,           ///< a synchronous start whose init answered `ignore` (not a failure in OTP)
   start_failed,      ///< a synchronous start whose init failed; see error::reason
   already_started,   ///< a name or child id is taken by a live process: error::process is that process
   not_found,         ///< no such name or child
-  shutting_down,     ///< the runtime is shutting down and refuses new work
   already_present,   ///< a supervisor already has a (stopped) child with that id
   running,           ///< the child is running: stop it first
   restarting,        ///< the child is being restarted (its last restart failed; another is due)
@@ -41,6 +43,8 @@ enum class errc {
   already_registered,  ///< a unique registry key is held by a live process: error::process is that process
   not_owner,           ///< the calling process does not hold that registry key
   wrong_key_kind,      ///< an operation for unique registries used on a duplicate one
+  // Each value is produced by some operation and has a test that sees it
+  // (tests/error.cpp lists where).
 };
 
 const std::error_category& category() noexcept;

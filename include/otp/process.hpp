@@ -732,7 +732,13 @@ detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
 
 // ---------------------------------------------------------------- identity, links, monitors, exits
 
-/// The calling process's pid. Throws std::logic_error outside a process.
+/// The calling process's pid.
+///
+/// Every function of this header that acts for the calling process (self,
+/// now, current_shard, shard_count, link, unlink, monitor, demonitor,
+/// trap_exit, spawn_link, spawn_monitor) needs one: called outside a
+/// process, it is a broken contract (OTP_ASSERT, otp/config.hpp:
+/// std::logic_error by default).
 pid self();
 /// The calling process's pid as a typed handle; throws otp::exit_error
 /// (bad_message_type) if M is not its message type.
@@ -740,24 +746,20 @@ template <class M>
 handle<M> self_as() {
   return handle<M>::from(self()).value();
 }
-/// Now, on the calling process's runtime clock (virtual in tests). Throws
-/// std::logic_error outside a process.
+/// Now, on the calling process's runtime clock (virtual in tests).
 time_point now();
 /// The process that spawned the caller (the null pid for one spawned from outside).
 pid parent();
 /// The shard the calling process runs on, 0 .. shard_count() - 1: what
-/// spawn_options::shard and process_info::shard hold. Throws
-/// std::logic_error outside a process.
+/// spawn_options::shard and process_info::shard hold.
 std::size_t current_shard();
 /// The number of shards of the calling process's runtime (runtime::shard_count()).
-/// Throws std::logic_error outside a process.
 std::size_t shard_count();
 /// True while `p` has not ended. A snapshot: it may end right after.
 bool is_alive(const pid& p) noexcept;
 
 /// Links the caller and `p` (bidirectional, idempotent). Linking to a dead or
 /// null pid delivers an exit signal with reason `noproc` to the caller.
-/// Throws std::logic_error outside a process.
 void link(const pid& p);
 /// Removes the link, if any; no exit signal due to it arrives afterwards.
 void unlink(const pid& p);
@@ -891,8 +893,8 @@ template <class F, class... A>
 auto spawn(runtime& rt, F&& f, A&&... a) {
   return detail::spawn_impl(&rt, nullptr, spawn_options{}, std::forward<F>(f), std::forward<A>(a)...).pid;
 }
-/// spawn with options (link and monitor need a calling process and are refused
-/// outside one with std::logic_error).
+/// spawn with options (link and monitor need a calling process: outside one,
+/// a broken contract, OTP_ASSERT).
 template <class F, class... A>
 auto spawn_opt(runtime& rt, const spawn_options& o, F&& f, A&&... a) {
   return detail::spawn_impl(&rt, nullptr, o, std::forward<F>(f), std::forward<A>(a)...);

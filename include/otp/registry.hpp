@@ -447,7 +447,7 @@ class registry {
   /// with errc::already_registered (error::process: the holder) when a live
   /// process holds the key; a holder that is ending is replaced. Duplicate
   /// keys: always adds an entry. errc::noproc when the registry is not
-  /// running. Throws std::logic_error outside a process.
+  /// running. Outside a process: a broken contract (OTP_ASSERT).
   result<void> register_self(K key, V value = V()) const {
     return register_for(detail::current_or_throw("otp::registry::register_self"), std::move(key), std::move(value));
   }

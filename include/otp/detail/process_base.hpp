@@ -527,7 +527,7 @@ inline pid pid_of(const process_base& p) noexcept { return pid::share(p.core); }
 /// purpose: coroutine code must never read a thread_local directly
 /// (docs/toolchain.md section 6).
 process_base* current() noexcept;
-/// current(), or throw std::logic_error naming `what` when called outside a process.
+/// current(), or a broken contract (OTP_ASSERT) naming `what` outside a process.
 process_base& current_or_throw(const char* what);
 /// Makes a process that some waker just unblocked runnable again, from any thread.
 void schedule(process_core& p) noexcept;
