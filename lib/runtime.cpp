@@ -169,7 +169,7 @@ void shard::drain() noexcept {
     }
     if (core.virtual_clock && !heap.empty()) fire_due();
 
-    int budget = config::drain_budget;
+    int budget = drain_budget;
     while (budget-- > 0) {
       process_base* p = pop_next();
       if (!p) break;
@@ -216,7 +216,7 @@ void shard::run(process_base& p) noexcept {
       finish(p);
       return;
     }
-    if (++resumes > config::drain_budget) {  // keep the shard fair
+    if (++resumes > drain_budget) {  // keep the shard fair
       push_local(p);
       return;
     }
@@ -235,7 +235,7 @@ void shard::run(process_base& p) noexcept {
     }
     if (p.yield_requested) {
       p.yield_requested = false;
-      p.reductions = config::reductions;
+      p.reductions = reductions;
       push_local(p);
       return;
     }
@@ -707,7 +707,12 @@ time_point now(process_base& p) noexcept { return p.home()->core.clk->now(); }
 // ---------------------------------------------------------------- the core
 
 shard::shard(runtime_core& c, std::size_t idx)
-    : core(c), index(idx), strand(asio::make_strand(c.executor)), timer(strand) {}
+    : core(c),
+      index(idx),
+      drain_budget(c.options.drain_budget),
+      reductions(c.options.reductions),
+      strand(asio::make_strand(c.executor)),
+      timer(strand) {}
 
 shard::~shard() = default;
 
@@ -718,6 +723,8 @@ runtime_core::runtime_core(asio::any_io_executor ex, runtime_options o)
   virtual_clock = clk->is_virtual();
   std::size_t n = options.shards ? options.shards : std::max(1u, std::thread::hardware_concurrency());
   if (n > 255) throw std::invalid_argument("otp::runtime: at most 255 shards");
+  if (options.drain_budget < 1 || options.reductions < 1)
+    throw std::invalid_argument("otp::runtime: drain_budget and reductions must be at least 1");
   for (std::size_t i = 0; i < n; ++i) shards.push_back(std::make_unique<shard>(*this, i));
 }
 
@@ -812,6 +819,7 @@ process_base* new_process(runtime* rt, process_base* parent, const spawn_options
     throw;
   }
   c->body = p;
+  p->reductions = home->reductions;
   p->trap_exit = o.trap_exit;
   if (parent) p->parent = pid_of(*parent);
   return p;

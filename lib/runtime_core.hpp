@@ -35,6 +35,8 @@ struct shard {
 
   runtime_core& core;
   const std::size_t index;
+  const int drain_budget;  ///< runtime_options::drain_budget
+  const int reductions;    ///< runtime_options::reductions
   asio::strand<asio::any_io_executor> strand;
   asio::steady_timer timer;
 

@@ -9,7 +9,9 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -151,6 +153,72 @@ TEST_CASE("a busy shard leaves room for other handlers on the same io_context") 
   io.run();
   CHECK(spins > 0);
   CHECK(spins < 100000);  // the posted handler ran long before that
+}
+
+TEST_CASE("runtime_options::drain_budget: another handler on the io_context runs after that many resumes") {
+  for (int budget : {4, 64}) {
+    asio::io_context io;
+    auto o = virtual_time();
+    o.drain_budget = budget;
+    otp::runtime rt(io.get_executor(), o);
+    int turns = 0, seen = -1;
+    otp::spawn(rt, [&]() -> otp::process<> {
+      asio::post(io, [&] { seen = turns; });  // queued behind the shard's running handler
+      for (int i = 0; i < 1000; ++i) {
+        ++turns;
+        co_await otp::yield();
+      }
+    });
+    io.run();
+    CAPTURE(budget);
+    CHECK(seen >= budget - 1);
+    CHECK(seen <= budget + 1);
+  }
+}
+
+TEST_CASE("runtime_options::reductions: a process that sends without blocking yields after that many sends") {
+  for (int reductions : {5, 100}) {
+    asio::io_context io;
+    auto o = virtual_time();
+    o.reductions = reductions;
+    otp::runtime rt(io.get_executor(), o);
+    int ticks = 0, streak = 0, longest = 0;
+    bool done = false;
+    auto sink = otp::spawn(rt, []() -> otp::process<int> {
+      while (std::get<int>(co_await otp::receive()) != 999) {
+      }
+    });
+    otp::spawn(rt, [&]() -> otp::process<> {  // runs once per turn it gets
+      while (!done) {
+        ++ticks;
+        co_await otp::yield();
+      }
+    });
+    otp::spawn(rt, [&, sink]() -> otp::process<> {
+      int last_tick = ticks;
+      for (int i = 0; i < 1000; ++i) {
+        co_await otp::send(sink, i);
+        streak = ticks == last_tick ? streak + 1 : 1;
+        last_tick = ticks;
+        longest = std::max(longest, streak);
+      }
+      done = true;
+    });
+    io.run();
+    CAPTURE(reductions);
+    CHECK(longest <= reductions);
+    CHECK(longest >= reductions - 1);
+  }
+}
+
+TEST_CASE("runtime_options: a drain budget or reductions below 1 is refused") {
+  asio::io_context io;
+  auto o = virtual_time();
+  o.reductions = 0;
+  CHECK_THROWS_AS(otp::runtime(io.get_executor(), o), std::invalid_argument);
+  o.reductions = 1;
+  o.drain_budget = 0;
+  CHECK_THROWS_AS(otp::runtime(io.get_executor(), o), std::invalid_argument);
 }
 
 TEST_CASE("two runtimes can share one io_context") {

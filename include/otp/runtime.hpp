@@ -72,6 +72,14 @@ struct runtime_options {
   std::function<void()> on_deadlock;
   /// Grace period of shutdown() before kill.
   duration shutdown_timeout = config::default_shutdown_timeout;
+  /// Processes a shard resumes in one posted Asio handler before it posts
+  /// itself again (config::drain_budget): lower gives other handlers on the
+  /// io_context a turn sooner, higher batches more. At least 1.
+  int drain_budget = config::drain_budget;
+  /// Reductions a process spends before it yields to its shard's run queue
+  /// (config::reductions): lower is fairer between busy processes, higher
+  /// lets a producer or a receiver batch more. At least 1.
+  int reductions = config::reductions;
   /// Threads of the pool otp::offload runs blocking work on (started at the
   /// first offload). 0: std::thread::hardware_concurrency(), at least 2.
   std::size_t offload_threads = 0;
