@@ -15,7 +15,7 @@
 // goes to OTP_ASSERT (otp/config.hpp).
 
 #include <otp/exit_reason.hpp>
-#include <otp/detail/pid_value.hpp>
+#include <otp/pid.hpp>
 
 #include <boost/outcome/result.hpp>
 

@@ -11,6 +11,7 @@
 #include <otp/config.hpp>
 #include <otp/error.hpp>
 #include <otp/exit_reason.hpp>
+#include <otp/handle.hpp>
 #include <otp/inspect.hpp>
 #include <otp/messages.hpp>
 #include <otp/name.hpp>

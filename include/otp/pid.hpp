@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// otp::pid, otp::handle<M>, otp::monitor_ref.
+// otp::pid and otp::monitor_ref: values that name a process and a monitor.
 //
 // A `pid` names one process for links, monitors, exits and lookups. It is
 // never reused: each process gets a fresh 64-bit number, and a pid keeps
@@ -8,53 +8,89 @@
 // dropped, links and monitors answer `noproc`), so a stale pid can never reach
 // a newer process. Copying a pid costs one atomic increment; the process's
 // control block (not its coroutine frame) lives as long as some pid refers to
-// it.
+// it. To send, a pid becomes a typed handle (otp/handle.hpp).
 //
-// A `handle<M>` is a pid whose process takes messages of type M: the only way
-// to send. Handles come from spawn (typed by the body's return type) or from
-// the checked conversion `handle<M>::from(pid)`, which fails with
-// errc::bad_message_type instead of ever sending the wrong type.
+// A `monitor_ref` is what monitor() returns: every call gives a fresh one,
+// and the one down_message the monitor produces carries it.
 //
-// Thread safety: pids and handles are values; copy and compare them from any
-// thread.
+// This header needs nothing but the standard library.
+//
+// Thread safety: pids and monitor refs are values; copy and compare them from
+// any thread.
 
-#include <otp/error.hpp>
-#include <otp/detail/pid_value.hpp>
+#include <otp/detail/process_header.hpp>
 
+#include <compare>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 
 namespace otp {
 
-/// A pid whose process takes messages of type M.
-template <class M>
-class handle : public pid {
+class pid {
  public:
-  using message_type = M;
-  handle() noexcept = default;
+  /// The null pid: names no process; sends to it are dropped.
+  pid() noexcept = default;
+  pid(const pid& o) noexcept : p_(o.p_) { detail::retain(p_); }
+  pid(pid&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  pid& operator=(pid o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~pid() { detail::release(p_); }
 
-  /// Checked conversion: fails with errc::bad_message_type when the process
-  /// behind `p` takes another message type, and with errc::noproc for the null
-  /// pid. A dead process of the right type converts fine (sends are dropped).
-  static result<handle> from(pid p) {
-    if (!p) return error(errc::noproc);
-    if (p.get()->message_type != detail::tag_of<M>())
-      return error(errc::bad_message_type,
-                   exit_reason::other(std::string("process takes ") + p.get()->message_type->name()));
-    return handle(std::move(p));
+  /// Adopts one reference (internal).
+  static pid adopt(detail::process_header* p) noexcept {
+    pid r;
+    r.p_ = p;
+    return r;
+  }
+  /// Takes a new reference (internal).
+  static pid share(detail::process_header* p) noexcept {
+    detail::retain(p);
+    return adopt(p);
   }
 
-  /// Internal: the caller guarantees the type.
-  static handle unchecked(pid p) noexcept { return handle(std::move(p)); }
+  /// The process's number, unique for the life of the program (0 for the null pid).
+  std::uint64_t id() const noexcept { return p_ ? p_->id : 0; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  /// "<0.42.0>", as Erlang prints a local pid.
+  std::string to_string() const;
+
+  // One control block per process, so comparing the pointers compares the
+  // numbers without reading either block.
+  friend bool operator==(const pid& a, const pid& b) noexcept { return a.p_ == b.p_; }
+  friend std::strong_ordering operator<=>(const pid& a, const pid& b) noexcept { return a.id() <=> b.id(); }
+
+  detail::process_header* get() const noexcept { return p_; }
 
  private:
-  explicit handle(pid p) noexcept : pid(std::move(p)) {}
+  detail::process_header* p_ = nullptr;
 };
 
-/// The reference a monitor returns; every call to monitor gives a fresh one,
-/// and the one down_message it produces carries it.
+class monitor_ref {
+ public:
+  monitor_ref() noexcept = default;
+  monitor_ref(std::uint64_t owner, std::uint32_t slot, std::uint32_t seq) noexcept
+      : owner_(owner), slot_(slot), seq_(seq) {}
+  explicit operator bool() const noexcept { return owner_ != 0; }
+  std::uint64_t owner() const noexcept { return owner_; }
+  std::uint32_t slot() const noexcept { return slot_; }
+  std::uint32_t seq() const noexcept { return seq_; }
+  friend bool operator==(const monitor_ref&, const monitor_ref&) noexcept = default;
+  /// "#Ref<0.42.7.3>".
+  std::string to_string() const;
+
+ private:
+  std::uint64_t owner_ = 0;
+  std::uint32_t slot_ = 0;
+  std::uint32_t seq_ = 0;
+};
 
 }  // namespace otp
 
-template <class M>
-struct std::hash<otp::handle<M>> : std::hash<otp::pid> {};
+template <>
+struct std::hash<otp::pid> {
+  std::size_t operator()(const otp::pid& p) const noexcept { return std::hash<std::uint64_t>{}(p.id()); }
+};

@@ -53,6 +53,7 @@
 #include <otp/exit_reason.hpp>
 #include <otp/messages.hpp>
 #include <otp/name.hpp>
+#include <otp/handle.hpp>
 #include <otp/pid.hpp>
 #include <otp/runtime.hpp>
 #include <otp/detail/process_base.hpp>
