@@ -56,7 +56,9 @@
 #include <otp/handle.hpp>
 #include <otp/pid.hpp>
 #include <otp/runtime.hpp>
+#include <otp/detail/process_awaiters.hpp>
 #include <otp/detail/process_base.hpp>
+#include <otp/detail/process_promise.hpp>
 #include <otp/detail/temporaries.hpp>
 
 #include <coroutine>
@@ -99,91 +101,6 @@ struct spawned {
   handle<M> pid;
   monitor_ref monitor;  ///< set when spawn_options::monitor was
 };
-
-namespace detail {
-
-template <class T>
-concept otp_awaitable = requires(T& a, process_base& p) { a.bind(p); };
-
-/// Awaits a named awaitable in place.
-template <class A>
-class ref_awaiter {
- public:
-  explicit ref_awaiter(A& a) noexcept : a_(&a) {}
-  bool await_ready() { return a_->await_ready(); }
-  auto await_suspend(std::coroutine_handle<> h) { return a_->await_suspend(h); }
-  decltype(auto) await_resume() { return a_->await_resume(); }
-
- private:
-  A* a_;
-};
-
-// What every coroutine running in a process shares: the process it runs in,
-// and the binding of what it awaits to that process.
-struct promise_core {
-  process_base* self = nullptr;
-
-  std::suspend_always initial_suspend() noexcept { return {}; }
-
-  // Every awaitable is bound to the awaiting process here, and handed back as
-  // a prvalue: GCC 12 copies an awaiter returned by reference.
-  template <class A>
-  auto await_transform(A&& a) noexcept {
-    static_assert(otp_awaitable<std::remove_reference_t<A>>,
-                  "a process can co_await only otp's awaitables: otp::receive, otp::send, otp::yield, "
-                  "otp::sleep_for, otp::request, otp::start_link, and Asio operations with otp::use_process");
-    static_assert(std::is_lvalue_reference_v<A> || !is_refused_temporary<std::remove_cvref_t<A>>,
-                  "GCC before 13 destroys twice a braced aggregate (or a lambda capturing by value) that is a "
-                  "temporary inside co_await, and this co_await holds one (see otp/detail/temporaries.hpp). "
-                  "Give the message type a constructor, build it in place (otp::send(h, std::in_place, "
-                  "args...), otp::call(s, std::in_place_type<T>, args...)), or name the awaitable first "
-                  "(auto op = otp::call(s, T{...}), then co_await op).");
-    a.bind(*self);
-    if constexpr (std::is_lvalue_reference_v<A>)
-      return ref_awaiter<std::remove_reference_t<A>>(a);
-    else
-      return std::remove_cvref_t<A>(std::move(a));
-  }
-
-  static void* operator new(std::size_t n) { return allocate(n); }
-  static void operator delete(void* p, std::size_t n) noexcept { deallocate(p, n); }
-};
-
-// A process body's promise: it ends the process.
-struct promise_base : promise_core {
-  std::suspend_always final_suspend() noexcept { return {}; }
-  void return_void() noexcept {}
-  void unhandled_exception() noexcept;
-};
-
-struct receive_op {
-  receive_op() noexcept = default;
-};
-struct timed_receive_op {
-  explicit timed_receive_op(duration t) noexcept : timeout(t) {}
-  duration timeout;
-};
-
-/// How a receive hands over what it took: as the variant message<M> (the
-/// default), or as the raw node (a server's loop dispatches it itself).
-template <class M>
-struct take_variant;
-
-template <class M, class Take = take_variant<M>>
-class receive_awaiter;
-template <class M, class Take = take_variant<M>>
-class timed_receive_awaiter;
-
-}  // namespace detail
-
-template <class T, class M>
-class task;
-
-namespace detail {
-/// A task that receives must run in a process of its message type.
-template <class TaskM, class M>
-inline constexpr bool task_fits = std::is_void_v<TaskM> || std::is_same_v<TaskM, M>;
-}  // namespace detail
 
 /// The return type of a process body taking messages of type M.
 template <class M = nothing>
@@ -235,127 +152,6 @@ inline constexpr bool is_process_v<process<M>> = true;
 
 // ---------------------------------------------------------------- receive
 
-namespace detail {
-
-// A trapped exit or a down: the rare case, out of the way of the common one.
-template <class M>
-[[gnu::noinline]] message<M> take_system_message(node* n) {
-  auto* s = static_cast<signal_node*>(n);
-  if (n->kind == node_kind::exit_message) {
-    message<M> r(std::in_place_index<1>, std::move(s->from), std::move(s->reason));
-    delete s;
-    return r;
-  }
-  message<M> r(std::in_place_index<2>, s->ref, std::move(s->from), std::move(s->reason));
-  delete s;
-  return r;
-}
-
-template <class M>
-message<M> take_message(process_base& p, node* n) {
-  if (n->kind != node_kind::message) [[unlikely]]
-    return take_system_message<M>(n);
-  if (p.core->bound) p.core->queued.fetch_sub(1, std::memory_order_relaxed);
-  auto* m = static_cast<message_node<M>*>(n);
-  message<M> r(std::in_place_index<0>, std::move(m->value));
-  delete m;
-  return r;
-}
-
-template <class M>
-struct take_variant {
-  using type = message<M>;
-  static type take(process_base& p, node* n) { return take_message<M>(p, n); }
-};
-
-// The part of receive shared by its two forms.
-template <class M>
-class receive_base : public waiter {
- protected:
-  explicit receive_base(process_base* p) noexcept : p_(p) { woken_from_outside = false; }
-  receive_base(receive_base&& o) noexcept : p_(o.p_), got_(std::exchange(o.got_, nullptr)) {
-    woken_from_outside = false;
-  }
-  ~receive_base() {
-    if (got_) delete got_;
-  }
-  // A message already merged, no signal pending, reductions left: no suspension.
-  bool take_now() noexcept {
-    if (p_->first && !p_->inbox_pending() && --p_->reductions > 0) {
-      got_ = p_->pop_front();
-      return true;
-    }
-    return false;
-  }
-  void park() noexcept {
-    p_->wait = this;
-    if (p_->reductions <= 0) p_->yield_requested = true;
-  }
-  bool take_merged() noexcept {
-    if (got_) return true;
-    if (!p_->first) return false;
-    got_ = p_->pop_front();
-    return true;
-  }
-
-  process_base* p_;
-  node* got_ = nullptr;
-};
-
-template <class M, class Take>
-class receive_awaiter final : receive_base<M> {
- public:
-  explicit receive_awaiter(process_base* p) noexcept : receive_base<M>(p) {}
-  receive_awaiter(receive_awaiter&&) noexcept = default;
-  void bind(process_base& p) noexcept { this->p_ = &p; }
-  bool await_ready() noexcept { return this->take_now(); }
-  void await_suspend(std::coroutine_handle<>) noexcept { this->park(); }
-  typename Take::type await_resume() { return Take::take(*this->p_, std::exchange(this->got_, nullptr)); }
-  bool ready(process_base&) noexcept override { return this->take_merged(); }
-};
-
-template <class M, class Take>
-class timed_receive_awaiter final : receive_base<M>, timer_entry {
- public:
-  timed_receive_awaiter(process_base* p, duration t) noexcept : receive_base<M>(p), timeout_(t) {}
-  timed_receive_awaiter(timed_receive_awaiter&& o) noexcept
-      : receive_base<M>(std::move(o)), timeout_(o.timeout_), timed_out_(o.timed_out_), started_(o.started_) {}
-  ~timed_receive_awaiter() {
-    if (armed()) timer_remove(*this->p_, *this);
-  }
-  void bind(process_base& p) noexcept { this->p_ = &p; }
-  bool await_ready() noexcept { return this->take_now(); }
-  void await_suspend(std::coroutine_handle<>) noexcept { this->park(); }
-  std::optional<typename Take::type> await_resume() {
-    if (!this->got_) return std::nullopt;
-    return Take::take(*this->p_, std::exchange(this->got_, nullptr));
-  }
-  bool ready(process_base& p) noexcept override {
-    if (this->take_merged()) {
-      if (armed()) timer_remove(p, *this);
-      return true;
-    }
-    if (timed_out_) return true;
-    if (!started_) {
-      started_ = true;
-      if (timeout_ <= duration::zero()) return timed_out_ = true;
-      timer_add(p, *this, timeout_);
-    }
-    return false;
-  }
-  void fire() noexcept override {
-    timed_out_ = true;
-    if (this->p_->try_unblock()) schedule(*this->p_);
-  }
-
- private:
-  duration timeout_;
-  bool timed_out_ = false;
-  bool started_ = false;
-};
-
-}  // namespace detail
-
 /// Waits for the next message: the process's own type, an exit_message (when
 /// trapping exits) or a down_message, in arrival order. To wait for one
 /// particular down or exit and leave the rest in order, see receive_down and
@@ -369,6 +165,10 @@ inline detail::receive_op receive() noexcept { return {}; }
 /// timeout. One waiter with one deadline: a message that arrives as the
 /// timeout fires is returned, or stays in the mailbox, never lost. A zero
 /// timeout polls (Erlang's `after 0`).
+///
+/// Cancellation: if the process is ended while waiting, no message is taken
+/// and the deadline is dropped. Errors: none. Thread safety: the calling
+/// process only.
 inline detail::timed_receive_op receive(duration timeout) noexcept { return detail::timed_receive_op(timeout); }
 template <class Rep, class Period>
 detail::timed_receive_op receive(std::chrono::duration<Rep, Period> timeout) noexcept {
@@ -376,108 +176,6 @@ detail::timed_receive_op receive(std::chrono::duration<Rep, Period> timeout) noe
 }
 
 // ---------------------------------------------------------------- one down, one exit
-
-namespace detail {
-
-/// The down of one monitor.
-struct down_of {
-  using message_type = down_message;
-  monitor_ref ref;
-  bool operator()(const node* n) const noexcept {
-    return n->kind == node_kind::down_message && static_cast<const signal_node*>(n)->ref == ref;
-  }
-  static down_message take(signal_node* s) { return down_message(s->ref, std::move(s->from), std::move(s->reason)); }
-};
-/// The trapped exit of one process.
-struct exit_from {
-  using message_type = exit_message;
-  pid from;
-  bool operator()(const node* n) const noexcept {
-    return n->kind == node_kind::exit_message && static_cast<const signal_node*>(n)->from == from;
-  }
-  static exit_message take(signal_node* s) { return exit_message(std::move(s->from), std::move(s->reason)); }
-};
-
-/// Waits for the first node `match` accepts and takes it out of the mailbox,
-/// leaving the others where they are. Each wake-up looks only at what
-/// arrived since the last.
-template <class Match, bool Timed>
-class selective_receive final : waiter, timer_entry {
- public:
-  using message_type = typename Match::message_type;
-  selective_receive(Match m, duration timeout) noexcept : match_(std::move(m)), timeout_(timeout) {
-    woken_from_outside = false;
-  }
-  selective_receive(selective_receive&& o) noexcept
-      : match_(std::move(o.match_)), timeout_(o.timeout_), p_(o.p_), got_(std::exchange(o.got_, nullptr)) {
-    woken_from_outside = false;
-  }
-  ~selective_receive() {
-    if (armed()) timer_remove(*p_, *this);
-    delete got_;
-  }
-  void bind(process_base& p) noexcept { p_ = &p; }
-  bool await_ready() noexcept { return scan(); }
-  void await_suspend(std::coroutine_handle<>) noexcept { p_->wait = this; }
-  auto await_resume() {
-    if constexpr (Timed) {
-      if (!got_) return std::optional<message_type>();
-      return std::optional<message_type>(take());
-    } else {
-      return take();
-    }
-  }
-  bool ready(process_base& p) noexcept override {
-    if (scan()) {
-      if (armed()) timer_remove(p, *this);
-      return true;
-    }
-    if constexpr (Timed) {
-      if (timed_out_) return true;
-      if (!started_) {
-        started_ = true;
-        if (timeout_ <= duration::zero()) return timed_out_ = true;
-        if (timeout_ != duration::max()) timer_add(p, *this, timeout_);  // max: no deadline
-      }
-    }
-    return false;
-  }
-  void fire() noexcept override {
-    timed_out_ = true;
-    if (p_->try_unblock()) schedule(*p_);
-  }
-
- private:
-  bool scan() noexcept {
-    if (got_) return true;
-    node* prev = seen_;
-    for (node* n = seen_ ? seen_->next : p_->first; n; prev = n, n = n->next) {
-      if (!match_(n)) continue;
-      (prev ? prev->next : p_->first) = n->next;
-      if (p_->last == n) p_->last = prev;
-      got_ = n;
-      return true;
-    }
-    seen_ = prev;
-    return false;
-  }
-  message_type take() {
-    auto* s = static_cast<signal_node*>(std::exchange(got_, nullptr));
-    message_type m = Match::take(s);
-    delete s;
-    return m;
-  }
-
-  Match match_;
-  duration timeout_;
-  process_base* p_ = nullptr;
-  node* seen_ = nullptr;  ///< the last node looked at: the next scan starts after it
-  node* got_ = nullptr;
-  bool timed_out_ = false;
-  bool started_ = false;
-};
-
-}  // namespace detail
 
 /// Waits for the down_message of the monitor `ref`, and takes it out of the
 /// mailbox, leaving every other message where it is, in order (Erlang's
@@ -580,49 +278,9 @@ class sent {
 };
 
 namespace detail {
-/// Pushes a message node, waking the target if it slept.
-inline send_status deliver(process_core& to, node* n) noexcept {
-  switch (to.push(n)) {
-    case process_core::push_result::woke:
-      schedule(to);
-      return send_status::delivered;
-    case process_core::push_result::ok:
-      return send_status::delivered;
-    case process_core::push_result::closed:
-      break;
-  }
-  if (to.bound) to.queued.fetch_sub(1, std::memory_order_relaxed);
-  delete n;
-  return send_status::dropped;
-}
-}  // namespace detail
-
-namespace detail {
-// A bounded mailbox: the rare case, kept out of the common path.
+// Defined in detail/process_ops.hpp.
 template <class M, class Make>
-[[gnu::noinline]] sent send_bounded(process_core& p, const handle<M>& to, Make& make) {
-  if (p.queued.fetch_add(1, std::memory_order_relaxed) >= p.bound) {
-    p.queued.fetch_sub(1, std::memory_order_relaxed);
-    switch (p.policy) {
-      case overflow::drop:
-        return sent(send_status::dropped);
-      case overflow::fail:
-        return sent(send_status::full);
-      case overflow::wait:
-        return sent(make(), to);
-    }
-  }
-  return sent(deliver(p, make()));
-}
-
-template <class M, class Make>
-sent send_with(const handle<M>& to, Make make) {
-  auto* p = as_core(to);
-  if (!p || p->exiting.load(std::memory_order_relaxed)) return sent(send_status::dropped);
-  if (p->bound) [[unlikely]]
-    return send_bounded(*p, to, make);
-  return sent(deliver(*p, make()));
-}
+sent send_with(const handle<M>& to, Make make);
 }  // namespace detail
 
 /// Sends `msg` to `to`. Never blocks and never fails the sender: a dead target
@@ -633,6 +291,13 @@ sent send_with(const handle<M>& to, Make make) {
 /// Inside a process, `co_await send(...)` also lets others run once this
 /// process has spent its reductions, and waits for room in a bounded mailbox
 /// with overflow::wait.
+///
+/// Completes with: the send_status. Cancellation: awaiting only yields or
+/// waits for room; if the sender is ended meanwhile, a message still waiting
+/// for room is destroyed, never delivered (a delivered one stays delivered).
+/// If the target dies while the sender waits for room, the message is
+/// dropped and the await completes with send_status::dropped. Thread safety:
+/// a plain send from any thread; co_await send inside a process.
 ///
 /// `msg` is anything M can be made from (a braced list too: send(h, {1, 2})).
 ///
@@ -674,58 +339,15 @@ result<send_status> send(const name& to, T&& msg) {
 
 // ---------------------------------------------------------------- yield, sleep
 
-namespace detail {
-class yield_awaiter {
- public:
-  yield_awaiter() noexcept = default;
-  void bind(process_base& p) noexcept { p_ = &p; }
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<>) noexcept {
-    p_->wait = nullptr;
-    p_->yield_requested = true;
-  }
-  void await_resume() const noexcept {}
-
- private:
-  process_base* p_ = nullptr;
-};
-
-class sleep_awaiter final : waiter, timer_entry {
- public:
-  explicit sleep_awaiter(duration d) noexcept : d_(d) { woken_from_outside = false; }
-  sleep_awaiter(sleep_awaiter&& o) noexcept : d_(o.d_), p_(o.p_), done_(o.done_) { woken_from_outside = false; }
-  ~sleep_awaiter() {
-    if (armed()) timer_remove(*p_, *this);
-  }
-  void bind(process_base& p) noexcept { p_ = &p; }
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<>) noexcept { p_->wait = this; }
-  void await_resume() const noexcept {}
-  bool ready(process_base& p) noexcept override {
-    if (done_) return true;
-    if (!armed()) {
-      if (d_ <= duration::zero()) return true;
-      timer_add(p, *this, d_);
-    }
-    return false;
-  }
-  void fire() noexcept override {
-    done_ = true;
-    if (p_->try_unblock()) schedule(*p_);
-  }
-
- private:
-  duration d_;
-  process_base* p_ = nullptr;
-  bool done_ = false;
-};
-}  // namespace detail
-
 /// Lets the other ready processes of this shard run, then continues.
+/// Cancellation: a process ended while yielded does not resume (its frame is
+/// destroyed). Thread safety: the calling process only.
 inline detail::yield_awaiter yield() noexcept { return {}; }
 
 /// Suspends for `d` on the runtime's clock. Messages keep arriving meanwhile;
 /// exit signals are handled at once.
+/// Cancellation: a process ended while sleeping does not resume; its timer is
+/// removed. Thread safety: the calling process only.
 template <class Rep, class Period>
 detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
   return detail::sleep_awaiter(std::chrono::duration_cast<duration>(d));
@@ -807,83 +429,13 @@ inline result<void> exit(const name& to, exit_reason reason) {
 // ---------------------------------------------------------------- spawn
 
 namespace detail {
-
-process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag);
-/// may_run_inline: whether this spawn may run the caller's fresh processes
-/// inline (config::spawn_batch).
-void start_process(process_base& p, process_base* parent, const spawn_options& o, monitor_ref* mon,
-                   bool may_run_inline);
-void abandon_process(process_base& p) noexcept;
-
-template <class Fn>
-std::decay_t<Fn>& store_closure(process_base& p, Fn&& f) {
-  using D = std::decay_t<Fn>;
-  if constexpr (sizeof(D) <= config::inline_closure_size && alignof(D) <= alignof(std::max_align_t)) {
-    auto* c = ::new (static_cast<void*>(p.closure_buf)) D(std::forward<Fn>(f));
-    p.closure = c;
-    p.closure_destroy = [](process_base& q) noexcept { static_cast<D*>(q.closure)->~D(); };
-    return *c;
-  } else {
-    auto* c = new D(std::forward<Fn>(f));
-    p.closure = c;
-    p.closure_destroy = [](process_base& q) noexcept { delete static_cast<D*>(q.closure); };
-    return *c;
-  }
-}
-
+// Defined in detail/process_ops.hpp.
 template <class F, class... A>
-using body_t = std::invoke_result_t<std::decay_t<F>&, A...>;
-template <class F, class... A>
-using body_message_t = typename body_t<F, A...>::message_type;
-
-/// spawn_impl, handing the new process a start acknowledgement slot (see
-/// start.hpp) before anything can run it.
-template <class F, class... A>
-auto spawn_with_ack(reply_slot* ack, runtime* rt, process_base* parent, const spawn_options& o, F&& f, A&&... a)
-    -> spawned<body_message_t<F, A...>> {
-  using P = body_t<F, A...>;
-  static_assert(is_process_v<P>, "a process body must return otp::process<M>");
-  using M = typename P::message_type;
-  process_base* p = new_process(rt, parent, o, tag_of<M>());
-  try {
-    auto& fn = store_closure(*p, std::forward<F>(f));
-    P proc = std::invoke(fn, std::forward<A>(a)...);
-    auto h = proc.release();
-    h.promise().self = p;
-    p->frame = h;
-    p->resume_point = h;
-  } catch (...) {
-    abandon_process(*p);
-    throw;
-  }
-  if (o.name) {
-    try {
-      register_spawned(*p, o.name);  // before anything can run it
-    } catch (...) {
-      abandon_process(*p);
-      throw;
-    }
-  }
-  spawned<M> r{handle<M>::unchecked(pid_of(*p)), {}};
-  if (ack) {
-    ack->retain();  // the child's reference, dropped when it acknowledges or ends
-    p->ack = ack;
-  }
-  // A synchronous start wires its wait only after this returns: not a point
-  // to run the new child inline.
-  start_process(*p, parent, o, &r.monitor, ack == nullptr);
-  return r;
-}
-
-template <class F, class... A>
-auto spawn_impl(runtime* rt, process_base* parent, const spawn_options& o, F&& f, A&&... a) {
-  return spawn_with_ack(nullptr, rt, parent, o, std::forward<F>(f), std::forward<A>(a)...);
-}
-
+auto spawn_impl(runtime* rt, process_base* parent, const spawn_options& o, F&& f, A&&... a);
+/// spawn(f, args...) inside a process: f is neither a runtime nor options.
 template <class F>
 concept not_runtime = !std::is_same_v<std::remove_cvref_t<F>, runtime> &&
                       !std::is_same_v<std::remove_cvref_t<F>, spawn_options>;
-
 }  // namespace detail
 
 /// Starts `f(args...)` as a new process on `rt` (from anywhere: main, another
@@ -934,3 +486,6 @@ auto spawn_monitor(F&& f, A&&... a) {
 }
 
 }  // namespace otp
+
+// The definitions of send and spawn's machinery, declared above.
+#include <otp/detail/process_ops.hpp>
