@@ -149,8 +149,12 @@ void runtime_core::post_to(shard& s, F f) {
   s.post_task(new fn_task(std::move(f)));
 }
 
-/// A type name as C++ writes it (lib/values.cpp).
+/// A type name as C++ writes it (lib/exit_reason.cpp).
 std::string demangle(const char* mangled);
+
+/// Empties p's exit hooks: each runs (`ran`: the process ended) or is
+/// discarded (it never ran, or the runtime is torn down with it stranded).
+void end_exit_hooks(process_base& p, bool ran) noexcept;
 
 /// The shard this thread is draining (or whose strand it is in), or nullptr.
 shard* current_shard() noexcept;

@@ -93,7 +93,7 @@ class exit_reason {
   friend bool operator==(const exit_reason& a, const exit_reason& b) noexcept;
 
  private:
-  struct data;  // reference count, exception type, text (lib/values.cpp)
+  struct data;  // reference count, exception type, text (lib/exit_reason.cpp)
   explicit exit_reason(exit_kind k) noexcept : kind_(k) {}
   exit_reason(exit_kind k, std::string type, std::string text);
   static void retain(const data* d) noexcept;

@@ -522,7 +522,7 @@ inline process_core* as_core(const pid& p) noexcept { return static_cast<process
 inline pid pid_of(const process_base& p) noexcept { return pid::share(p.core); }
 
 
-// ---- runtime entry points used by the inline code (lib/runtime.cpp) ----
+// ---- runtime entry points used by the inline code (lib/runtime.cpp, lib/process.cpp) ----
 /// The process whose body is running on this thread, or nullptr. Non-inline on
 /// purpose: coroutine code must never read a thread_local directly
 /// (docs/toolchain.md section 6).
