@@ -3,6 +3,8 @@
 // simple_one_for_one cases of supervisor_SUITE).
 #include "supervision.hpp"
 
+#include <otp/dynamic_supervisor.hpp>
+
 using otp::dynamic_supervisor_options;
 using otp::dynamic_supervisor_ref;
 

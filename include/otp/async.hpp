@@ -39,6 +39,7 @@
 // checked.
 
 #include <otp/request.hpp>
+#include <otp/dynamic_supervisor.hpp>
 #include <otp/supervisor.hpp>
 #include <otp/task.hpp>
 

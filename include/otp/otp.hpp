@@ -9,6 +9,7 @@
 #include <otp/async.hpp>
 #include <otp/clock.hpp>
 #include <otp/config.hpp>
+#include <otp/dynamic_supervisor.hpp>
 #include <otp/error.hpp>
 #include <otp/exit_reason.hpp>
 #include <otp/handle.hpp>

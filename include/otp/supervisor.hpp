@@ -500,61 +500,6 @@ detail::request_awaiter<std::vector<child_info>> which_children(const supervisor
 detail::request_awaiter<child_counts> count_children(const supervisor_ref& sup,
                                                       duration timeout = duration::max());
 
-// ---------------------------------------------------------------- dynamic supervisors
-
-/// A dynamic supervisor (Elixir's DynamicSupervisor): it starts with no
-/// children and takes them one by one through start_child, which returns the
-/// child's pid. Strategy one_for_one only; children are named by pid (their
-/// spec ids are ignored). When it stops, it stops all children at once and
-/// waits for them (order undefined), each per its shutdown spec.
-class dynamic_supervisor_ref {
- public:
-  dynamic_supervisor_ref() noexcept = default;
-  explicit dynamic_supervisor_ref(supervisor_ref h) noexcept : h_(std::move(h)) {}
-  const supervisor_ref& handle() const noexcept { return h_; }
-  operator const pid&() const noexcept { return h_; }  // NOLINT: monitor, link, exit take it as a pid
-  explicit operator bool() const noexcept { return static_cast<bool>(h_); }
-  friend bool operator==(const dynamic_supervisor_ref& a, const dynamic_supervisor_ref& b) noexcept {
-    return a.h_ == b.h_;
-  }
-
- private:
-  supervisor_ref h_;
-};
-
-struct dynamic_supervisor_options {
-  dynamic_supervisor_options(int intensity = 3, duration period = std::chrono::seconds(5),
-                             std::size_t max_children = 0) noexcept
-      : intensity(intensity), period(period), max_children(max_children) {}
-  int intensity;             ///< restarts allowed within `period`; >= 0
-  duration period;           ///< > 0
-  std::size_t max_children;  ///< 0: no limit; else start_child fails with max_children when reached
-  extra_args extra;          ///< prepended to every child's start arguments
-};
-
-/// Starts a dynamic supervisor linked to the caller. errc::invalid_spec at once
-/// for a negative intensity or a period that is not positive.
-detail::supervisor_start_of<dynamic_supervisor_ref> start_dynamic_supervisor(
-    dynamic_supervisor_options opts = {}, start_options o = {});
-/// A child spec that runs a dynamic supervisor.
-child_spec dynamic_supervisor_child(std::string id, dynamic_supervisor_options opts,
-                                    restart_type restart = restart_type::permanent);
-
-/// Starts a child; returns its pid (null when it answered ignore: nothing is
-/// kept). Errors: max_children, invalid_spec, start_failed.
-detail::flat_request<pid> start_child(const dynamic_supervisor_ref& sup, child_spec spec,
-                                      duration timeout = duration::max());
-/// Stops the child `child`. errc::not_found if it is not a child of this
-/// supervisor (that process is left alone).
-detail::flat_request<void> terminate_child(const dynamic_supervisor_ref& sup, pid child,
-                                           duration timeout = duration::max());
-/// Every child (id empty), in no particular order.
-detail::request_awaiter<std::vector<child_info>> which_children(const dynamic_supervisor_ref& sup,
-                                                                 duration timeout = duration::max());
-detail::request_awaiter<child_counts> count_children(const dynamic_supervisor_ref& sup,
-                                                      duration timeout = duration::max());
-
-/// OTP's names for the statuses and types: "running", "worker", ...
 const char* to_string(child_info::status s) noexcept;
 const char* to_string(child_type t) noexcept;
 const char* to_string(restart_type r) noexcept;

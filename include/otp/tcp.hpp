@@ -44,6 +44,7 @@
 // from that process only. A tcp_server object is a name, like a registry:
 // copies share the port it listens on.
 
+#include <otp/dynamic_supervisor.hpp>
 #include <otp/supervisor.hpp>
 #include <otp/task.hpp>
 
