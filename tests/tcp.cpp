@@ -94,20 +94,41 @@ otp::task<void> stop(const otp::supervisor_ref& sup) {
 
 tcp::endpoint local(unsigned short port) { return tcp::endpoint(asio::ip::make_address("127.0.0.1"), port); }
 
-// Blocking client helpers, for offloaded work.
+// A blocking client, for offloaded work: connects to `port`, runs `script`
+// on the socket (what it sends, how long it waits; it returns what it read
+// on the way), then reads until the server closes.
 struct ending {
   std::string got;       ///< everything read until the server closed
   std::error_code why;   ///< what ended the reading: eof for an orderly close
   clock::duration took;  ///< from the connection to the end
 };
-std::string read_to_end(tcp::socket& s, std::error_code& why) {
-  std::string got;
+template <class Script>
+ending converse(unsigned short port, Script script) {
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(local(port));
+  const auto t0 = clock::now();
+  ending e;
+  e.got = script(s);
   std::array<char, 65536> buf;
   for (;;) {
-    const std::size_t n = s.read_some(asio::buffer(buf), why);
-    got.append(buf.data(), n);
-    if (why) return got;
+    const std::size_t n = s.read_some(asio::buffer(buf), e.why);
+    e.got.append(buf.data(), n);
+    if (e.why) break;
   }
+  e.took = clock::now() - t0;
+  return e;
+}
+std::string nothing(tcp::socket&) { return {}; }
+/// Sends `text` and then `pad` more bytes of `with`, and reads nothing
+/// before the server closes.
+auto sends(const char* text, std::size_t pad = 0, char with = 'z') {
+  return [text, pad, with](tcp::socket& s) {
+    std::string all = text;
+    all.append(pad, with);
+    asio::write(s, asio::buffer(all));
+    return std::string();
+  };
 }
 
 }  // namespace
@@ -120,17 +141,7 @@ OTP_TEST_CASE_M("a client that sends nothing is dropped at the idle deadline (re
   auto srv = make_server(0, l);
   auto sup = (co_await start(srv)).value();
   const auto port = srv.port();
-  auto silent = [port] {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect(local(port));
-    const auto t0 = clock::now();
-    ending e;
-    e.got = read_to_end(s, e.why);
-    e.took = clock::now() - t0;
-    return e;
-  };
-  auto e = co_await otp::offload(silent);
+  auto e = co_await otp::offload([port] { return converse(port, nothing); });
   CHECK(e.got.empty());
   CHECK(e.why == asio::error::eof);
   CHECK(e.took >= 100ms);
@@ -151,20 +162,16 @@ OTP_TEST_CASE_M("a request that trickles in is dropped at its deadline, though e
   auto sup = (co_await start(srv)).value();
   const auto port = srv.port();
   auto trickle = [port] {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect(local(port));
-    const auto t0 = clock::now();
-    std::error_code ec;
-    while (clock::now() - t0 < 5s) {  // a byte every 50 ms, never a newline
-      asio::write(s, asio::buffer("x", 1), ec);
-      if (ec) break;  // dropped
-      std::this_thread::sleep_for(50ms);
-    }
-    ending e;
-    e.got = read_to_end(s, e.why);
-    e.took = clock::now() - t0;
-    return e;
+    return converse(port, [](tcp::socket& s) {
+      const auto t0 = clock::now();
+      std::error_code ec;
+      while (clock::now() - t0 < 5s) {  // a byte every 50 ms, never a newline
+        asio::write(s, asio::buffer("x", 1), ec);
+        if (ec) break;  // dropped
+        std::this_thread::sleep_for(50ms);
+      }
+      return std::string();
+    });
   };
   auto e = co_await otp::offload(trickle);
   CHECK(e.got.empty());
@@ -186,17 +193,14 @@ OTP_TEST_CASE_M("after end_request, a read waits the idle deadline again, not th
   auto sup = (co_await start(srv)).value();
   const auto port = srv.port();
   auto pause_between = [port] {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect(local(port));
-    std::string answers;
-    asio::write(s, asio::buffer(std::string("one\n")));
-    asio::read_until(s, asio::dynamic_buffer(answers), "one\n");
-    std::this_thread::sleep_for(500ms);  // well past the first request's deadline
-    asio::write(s, asio::buffer(std::string("two\nbye\n")));
-    ending e;
-    e.got = answers + read_to_end(s, e.why);
-    return e;
+    return converse(port, [](tcp::socket& s) {
+      std::string answers;
+      asio::write(s, asio::buffer(std::string("one\n")));
+      asio::read_until(s, asio::dynamic_buffer(answers), "one\n");
+      std::this_thread::sleep_for(500ms);  // well past the first request's deadline
+      asio::write(s, asio::buffer(std::string("two\nbye\n")));
+      return answers;
+    });
   };
   auto e = co_await otp::offload(pause_between);
   CHECK(e.got == "one\ntwo\ngoodbye\n");
@@ -214,14 +218,11 @@ OTP_TEST_CASE_M("a client that does not read is dropped at the write deadline, a
   auto sup = (co_await start(srv)).value();
   const auto port = srv.port();
   auto never_reads = [port] {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect(local(port));
-    asio::write(s, asio::buffer(std::string("flood\n")));
-    std::this_thread::sleep_for(1s);  // not reading, well past the deadline
-    ending e;
-    e.got = read_to_end(s, e.why);
-    return e;
+    return converse(port, [](tcp::socket& s) {
+      asio::write(s, asio::buffer(std::string("flood\n")));
+      std::this_thread::sleep_for(1s);  // not reading, well past the deadline
+      return std::string();
+    });
   };
   auto e = co_await otp::offload(never_reads);
   CHECK(e.got.size() < (64u << 20));
@@ -237,21 +238,10 @@ OTP_TEST_CASE_M("close drains: last words are read in full, not lost to a reset 
   auto srv = make_server(0, otp::tcp_limits());
   auto sup = (co_await start(srv)).value();
   const auto port = srv.port();
-  auto bye_then_more = [port] {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect(local(port));
-    // The server closes on "bye" with 100 KB after it unread: without the
-    // drain, closing would answer them with a reset that can destroy the
-    // last words before the client reads them.
-    std::string bye = "bye\n";
-    bye.append(100'000, 'z');
-    asio::write(s, asio::buffer(bye));
-    ending e;
-    e.got = read_to_end(s, e.why);
-    return e;
-  };
-  auto e = co_await otp::offload(bye_then_more);
+  // The server closes on "bye" with 100 KB after it unread: without the
+  // drain, closing would answer them with a reset that can destroy the last
+  // words before the client reads them.
+  auto e = co_await otp::offload([port] { return converse(port, sends("bye\n", 100'000)); });
   CHECK(e.got == "goodbye\n");
   CHECK(e.why == asio::error::eof);
   co_await stop(sup);
@@ -267,18 +257,7 @@ OTP_TEST_CASE_M("over the cap, a client reads the refusal and an orderly close, 
   auto [ec] = co_await first.async_connect(local(port), otp::use_process);
   REQUIRE_FALSE(ec);
   CHECK(std::get<event>(co_await otp::receive()).what == "open");  // the one slot is taken
-  auto second = [port] {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect(local(port));
-    std::string request(100'000, 'q');
-    request += '\n';
-    asio::write(s, asio::buffer(request));  // a request the server never reads
-    ending e;
-    e.got = read_to_end(s, e.why);
-    return e;
-  };
-  auto e = co_await otp::offload(second);
+  auto e = co_await otp::offload([port] { return converse(port, sends("", 100'000)); });  // never read
   CHECK(e.got == "busy\n");
   CHECK(e.why == asio::error::eof);
   // The first client is still served.
@@ -301,15 +280,7 @@ OTP_TEST_CASE_M("past max_refusals, a client over the cap is closed at once, wit
   auto [ec] = co_await first.async_connect(local(port), otp::use_process);
   REQUIRE_FALSE(ec);
   CHECK(std::get<event>(co_await otp::receive()).what == "open");
-  auto second = [port] {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect(local(port));
-    ending e;
-    e.got = read_to_end(s, e.why);
-    return e;
-  };
-  auto e = co_await otp::offload(second);
+  auto e = co_await otp::offload([port] { return converse(port, nothing); });
   CHECK(e.got.empty());
   CHECK(e.why);
   co_await stop(sup);
@@ -355,16 +326,7 @@ OTP_TEST_CASE_M("a killed acceptor is restarted, binds the same port again, and 
   CHECK_FALSE(rec);
   CHECK(line.substr(0, n) == "on\n");
   // A new client is accepted on the same port.
-  auto fresh = [port] {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect(local(port));
-    asio::write(s, asio::buffer(std::string("new\nbye\n")));
-    ending e;
-    e.got = read_to_end(s, e.why);
-    return e;
-  };
-  auto e = co_await otp::offload(fresh);
+  auto e = co_await otp::offload([port] { return converse(port, sends("new\nbye\n")); });
   CHECK(e.got == "new\ngoodbye\n");
   co_await stop(sup);
 }

@@ -20,85 +20,13 @@
 #   many_names    GETs of 20,000 fresh list names: memory
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-"$root/scripts/install-deps.sh" --load
-hostile="python3 $root/samples/todo/hostile.py"
-# OTP_BUILD_DIR: an existing optimised build to attack (CI: its clang -O3
-# build); by default a Release build of its own in build/release.
-if [[ -n "${OTP_BUILD_DIR:-}" ]]; then
-  build_dir=$(cd "$OTP_BUILD_DIR" && pwd)
-else
-  build_dir=$root/build/release
-  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DOTP_BUILD_TESTS=OFF -DOTP_BUILD_BENCHMARKS=OFF -DOTP_BUILD_SAMPLES=ON >/dev/null
-fi
-cmake --build "$build_dir" --target todo_app >/dev/null
-
-work=$(mktemp -d)
-app=''
-cleanup() {
-  if [[ -n "$app" ]]; then kill -9 "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start_app DATA: starts todo_app on DATA; sets app (its pid) and port.
-start_app() {
-  local log=$work/app.log
-  : >"$log"
-  "$build_dir/samples/todo/todo_app" --port 0 --data "$1" >"$log" 2>&1 &
-  app=$!
-  for _ in $(seq 1 200); do grep -q 'listening on' "$log" && break; sleep 0.05; done
-  port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$log" | head -1)
-  [[ -n "$port" ]] || { echo "attack.sh: todo_app did not start:"; cat "$log"; exit 1; }
-}
-# stop_app [SIGNAL]: stops it (default INT) and prints its exit status.
-stop_app() {
-  local sig=${1:-INT} status=0
-  if kill -0 "$app" 2>/dev/null; then kill -"$sig" "$app" 2>/dev/null || true; fi
-  wait "$app" 2>/dev/null || status=$?
-  echo "todo_app exit status after SIG$sig: $status"
-  app=''
-}
-alive() {
-  if kill -0 "$app" 2>/dev/null; then
-    echo "todo_app: still running"
-  else
-    local status=0
-    wait "$app" 2>/dev/null || status=$?
-    echo "todo_app: exited by itself with status $status; its last words:"
-    tail -3 "$work/app.log"
-    app=''
-  fi
-}
-rss() { awk -v what="$2" '$1 == what":" { printf "%.1f MB", $2 / 1024 }' "/proc/$1/status"; }
-rss_mb() { awk -v what="$2" '$1 == what":" { printf "%d", $2 / 1024 }' "/proc/$1/status"; }
-
-# run_hostile ARGS...: runs hostile.py, shows its figures and keeps them in
-# $out for the verdicts.
-out=''
-run_hostile() {
-  out=$($hostile "$port" "$@")
-  echo "$out"
-}
-# figure PATTERN: the first number after PATTERN in the last figures.
-figure() { sed -n "s/.*$1 *\([0-9][0-9]*\).*/\1/p" <<<"$out" | head -1; }
-# lacks PATTERN: the last figures do not match PATTERN.
-lacks() { ! grep -q "$1" <<<"$out"; }
-# expect WHAT TEST...: one verdict.
-failures=()
-expect() {
-  local what=$1
-  shift
-  if "$@"; then
-    echo "  ok: $what"
-  else
-    echo "  FAILED: $what"
-    failures+=("$what")
-  fi
-}
+# shellcheck source=../attack_kit.sh
+source "$root/samples/attack_kit.sh"
+attack_setup todo_app "$root/samples/todo/hostile.py"
+todo_app() { start_app "$build_dir/samples/todo/todo_app" --port 0 --data "$1"; }
 
 scenario_long_names() {
-  start_app "$work/long"
+  todo_app "$work/long"
   run_hostile long_names
   expect "every add to a long name is stored" [ "$(grep -c 'adds answered 200x30$' <<<"$out")" = 2 ]
   expect "long names read back in full" [ "$(grep -c 'read back 200, 30 entries' <<<"$out")" = 2 ]
@@ -112,7 +40,7 @@ scenario_long_names() {
 }
 
 scenario_slowloris() {
-  start_app "$work/slow"
+  todo_app "$work/slow"
   run_hostile slowloris 1000 15
   expect "every slow connection dropped by its request deadline" grep -q '1000 of 1000 slow connections closed' <<<"$out"
   expect "fresh clients served again once they are" grep -q 'the last 200$' <<<"$out"
@@ -120,7 +48,7 @@ scenario_slowloris() {
 }
 
 scenario_slow_readers() {
-  start_app "$work/readers"
+  todo_app "$work/readers"
   for i in $(seq 1 50); do curl -s -X POST "http://127.0.0.1:$port/add_entry?list=big&date=2026-01-01&title=entry-$i-$(printf '%0100d' 0)" >/dev/null; done
   echo "RSS before: $(rss "$app" VmRSS)"
   run_hostile slow_readers 20 15
@@ -131,7 +59,7 @@ scenario_slow_readers() {
 }
 
 scenario_post_flood() {
-  start_app "$work/flood"
+  todo_app "$work/flood"
   cat >"$work/post.lua" <<'EOF'
 counter = 0
 request = function()
@@ -148,14 +76,14 @@ EOF
   local answered
   answered=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
   stop_app
-  start_app "$work/flood"
+  todo_app "$work/flood"
   run_hostile count_list flood
   expect "every add answered is on disk ($answered)" [ "$(figure 'stored:')" -ge "$answered" ]
   stop_app
 }
 
 scenario_busy_list() {
-  start_app "$work/busy"
+  todo_app "$work/busy"
   run_hostile busy_list 200 10
   expect "every first read of another list answered 200" grep -q 'answered 200x200,' <<<"$out"
   expect "the slowest within a second" [ "$(figure 'slowest')" -lt 1000 ]
@@ -163,31 +91,31 @@ scenario_busy_list() {
 }
 
 scenario_sigint() {
-  start_app "$work/sigint"
+  todo_app "$work/sigint"
   run_hostile burst 8 1000
   local acked
   acked=$(figure 'burst:')
   stop_app INT
-  start_app "$work/sigint"
+  todo_app "$work/sigint"
   run_hostile count_stored 8
   expect "every add answered OK is on disk after SIGINT ($acked)" [ "$(figure 'stored:')" -ge "$acked" ]
   stop_app
 }
 
 scenario_kill9() {
-  start_app "$work/kill9"
+  todo_app "$work/kill9"
   run_hostile burst 8 1000
   local acked
   acked=$(figure 'burst:')
   stop_app KILL
-  start_app "$work/kill9"
+  todo_app "$work/kill9"
   run_hostile count_stored 8
   expect "every add answered OK is on disk after SIGKILL ($acked)" [ "$(figure 'stored:')" -ge "$acked" ]
   stop_app
 }
 
 scenario_many_names() {
-  start_app "$work/names"
+  todo_app "$work/names"
   echo "RSS before: $(rss "$app" VmRSS)"
   run_hostile many_names 20000
   echo "RSS after: $(rss "$app" VmRSS)"
@@ -197,15 +125,4 @@ scenario_many_names() {
 }
 
 all=(long_names slowloris slow_readers post_flood busy_list sigint kill9 many_names)
-for s in "${@:-${all[@]}}"; do
-  declare -F "scenario_$s" >/dev/null || { echo "attack.sh: no scenario '$s' (${all[*]})"; exit 2; }
-  echo "== $s"
-  "scenario_$s"
-done
-if ((${#failures[@]})); then
-  echo "attack.sh: ${#failures[@]} verdict(s) failed:"
-  printf '  %s\n' "${failures[@]}"
-  exit 1
-fi
-echo "attack.sh: every verdict ok"
-
+attack_run "${all[@]}" -- "$@"
