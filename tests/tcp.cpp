@@ -92,6 +92,16 @@ otp::task<void> stop(const otp::supervisor_ref& sup) {
   (void)co_await otp::receive_down(mon);
 }
 
+otp::task<event, event> next_event() { co_return std::get<event>(co_await otp::receive()); }
+
+// The session opened, then ended because its `op` ("read", "write") timed out.
+otp::task<void, event> opened_then_timed_out(const char* op) {
+  CHECK((co_await next_event()).what == "open");
+  auto dropped = co_await next_event();
+  CHECK(dropped.what == op);
+  CHECK(dropped.ec == asio::error::timed_out);
+}
+
 tcp::endpoint local(unsigned short port) { return tcp::endpoint(asio::ip::make_address("127.0.0.1"), port); }
 
 // A blocking client, for offloaded work: connects to `port`, runs `script`
@@ -146,10 +156,7 @@ OTP_TEST_CASE_M("a client that sends nothing is dropped at the idle deadline (re
   CHECK(e.why == asio::error::eof);
   CHECK(e.took >= 100ms);
   CHECK(e.took < 5s);
-  CHECK(std::get<event>(co_await otp::receive()).what == "open");
-  auto dropped = std::get<event>(co_await otp::receive());
-  CHECK(dropped.what == "read");
-  CHECK(dropped.ec == asio::error::timed_out);
+  co_await opened_then_timed_out("read");
   co_await stop(sup);
 }
 
@@ -178,10 +185,7 @@ OTP_TEST_CASE_M("a request that trickles in is dropped at its deadline, though e
   CHECK(e.why);
   CHECK(e.took >= 600ms);
   CHECK(e.took < 3s);  // the idle deadline alone would never have dropped it: 5 s of trickle
-  CHECK(std::get<event>(co_await otp::receive()).what == "open");
-  auto dropped = std::get<event>(co_await otp::receive());
-  CHECK(dropped.what == "read");
-  CHECK(dropped.ec == asio::error::timed_out);
+  co_await opened_then_timed_out("read");
   co_await stop(sup);
 }
 
@@ -205,8 +209,8 @@ OTP_TEST_CASE_M("after end_request, a read waits the idle deadline again, not th
   auto e = co_await otp::offload(pause_between);
   CHECK(e.got == "one\ntwo\ngoodbye\n");
   CHECK(e.why == asio::error::eof);
-  CHECK(std::get<event>(co_await otp::receive()).what == "open");
-  CHECK(std::get<event>(co_await otp::receive()).what == "closed");
+  CHECK((co_await next_event()).what == "open");
+  CHECK((co_await next_event()).what == "closed");
   co_await stop(sup);
 }
 
@@ -227,10 +231,7 @@ OTP_TEST_CASE_M("a client that does not read is dropped at the write deadline, a
   auto e = co_await otp::offload(never_reads);
   CHECK(e.got.size() < (64u << 20));
   CHECK(e.why);
-  CHECK(std::get<event>(co_await otp::receive()).what == "open");
-  auto dropped = std::get<event>(co_await otp::receive());
-  CHECK(dropped.what == "write");
-  CHECK(dropped.ec == asio::error::timed_out);
+  co_await opened_then_timed_out("write");
   co_await stop(sup);
 }
 
@@ -256,7 +257,7 @@ OTP_TEST_CASE_M("over the cap, a client reads the refusal and an orderly close, 
   tcp::socket first(otp::executor());
   auto [ec] = co_await first.async_connect(local(port), otp::use_process);
   REQUIRE_FALSE(ec);
-  CHECK(std::get<event>(co_await otp::receive()).what == "open");  // the one slot is taken
+  CHECK((co_await next_event()).what == "open");  // the one slot is taken
   auto e = co_await otp::offload([port] { return converse(port, sends("", 100'000)); });  // never read
   CHECK(e.got == "busy\n");
   CHECK(e.why == asio::error::eof);
@@ -279,7 +280,7 @@ OTP_TEST_CASE_M("past max_refusals, a client over the cap is closed at once, wit
   tcp::socket first(otp::executor());
   auto [ec] = co_await first.async_connect(local(port), otp::use_process);
   REQUIRE_FALSE(ec);
-  CHECK(std::get<event>(co_await otp::receive()).what == "open");
+  CHECK((co_await next_event()).what == "open");
   auto e = co_await otp::offload([port] { return converse(port, nothing); });
   CHECK(e.got.empty());
   CHECK(e.why);
@@ -306,7 +307,7 @@ OTP_TEST_CASE_M("a killed acceptor is restarted, binds the same port again, and 
   tcp::socket open(otp::executor());
   auto [ec] = co_await open.async_connect(local(port), otp::use_process);
   REQUIRE_FALSE(ec);
-  CHECK(std::get<event>(co_await otp::receive()).what == "open");
+  CHECK((co_await next_event()).what == "open");
   const otp::pid old = srv.acceptor_name().whereis();
   REQUIRE(old);
   otp::exit(old, otp::exit_reason::kill());
