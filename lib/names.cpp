@@ -131,6 +131,6 @@ pid whereis(std::string_view n) {
   return detail::table_of(p.home()->core).whereis(n);
 }
 
-pid whereis(runtime& rt, std::string_view n) { return detail::table_of(rt.core()).whereis(n); }
+pid whereis(runtime& rt, std::string_view n) { return detail::table_of(detail::core_of(rt)).whereis(n); }
 
 }  // namespace otp

@@ -31,7 +31,7 @@ std::uint64_t take_pid_number(shard* s) noexcept {
 }
 
 process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag) {
-  runtime_core& core = rt ? rt->core() : parent->home()->core;
+  runtime_core& core = rt ? core_of(*rt) : parent->home()->core;
   OTP_ASSERT(parent || !(o.link || o.monitor), "otp::spawn_opt: link and monitor need a calling process");
   shard* home;
   if (o.shard) {

@@ -780,6 +780,8 @@ using namespace otp::detail;
 
 // ---------------------------------------------------------------- runtime
 
+runtime_core& detail::core_of(runtime& rt) noexcept { return *rt.core_; }
+
 runtime::runtime(asio::any_io_executor ex, runtime_options options)
     : core_(std::make_unique<detail::runtime_core>(std::move(ex), std::move(options))) {}
 

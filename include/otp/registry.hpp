@@ -360,6 +360,11 @@ struct registry_types {
 
 /// A process registry (see the top of this header). K and V must be
 /// copyable; Hash and Eq as for std::unordered_map.
+namespace detail {
+template <class K, class V, class Hash, class Eq>
+struct via_name;  // a name in a registry (below)
+}  // namespace detail
+
 template <class K, class V = std::monostate, class Hash = std::hash<K>, class Eq = std::equal_to<K>>
 class registry {
   using types = detail::registry_types<K, V, Hash, Eq>;
@@ -450,41 +455,6 @@ class registry {
   /// running. Outside a process: a broken contract (OTP_ASSERT).
   result<void> register_self(K key, V value = V()) const {
     return register_for(detail::current_or_throw("otp::registry::register_self"), std::move(key), std::move(value));
-  }
-
-  /// Internal (via names): registers `self`, the calling process or one
-  /// being spawned that has not run yet.
-  result<void> register_for(detail::process_base& self, K&& key, V&& value) const {
-    // A process that is ending (a destructor in its unwinding) takes no key.
-    if (self.core->exiting.load(std::memory_order_relaxed)) return error(errc::noproc, exit_reason::noproc());
-    detail::ebr::guard g;
-    state* st = current();
-    if (!st) return error(errc::noproc, exit_reason::noproc());
-    const std::size_t h = st->hash(key);
-    auto& part = st->part_for(h, self.id);
-    detail::prepare_join(self, part);
-    // Allocated before the lock, freed if refused: the indexes do not change then.
-    auto fresh = std::make_unique<typename types::entry>(h, std::move(key), detail::pid_of(self), std::move(value));
-    std::optional<event> replaced;
-    {
-      std::lock_guard l(part.lock);
-      if (part.closed) return error(errc::noproc, exit_reason::noproc());
-      if (st->kind == registry_keys::unique) {
-        if (auto* old = part.find_key(h, fresh->key)) {
-          if (otp::is_alive(old->owner)) return error(errc::already_registered, old->owner);
-          if (!st->listeners.empty()) replaced.emplace(event{event::kind::unregistered, old->key, old->owner, std::nullopt});
-          part.remove_entry(old);  // its process is ending: its cleanup may lag, the key is free
-        }
-      }
-      part.add_entry(fresh.get());
-    }
-    auto* added = fresh.release();
-    detail::joined(self, part, 1);
-    if (!st->listeners.empty()) {
-      if (replaced) st->tell(*replaced);
-      st->tell(event{event::kind::registered, added->key, added->owner, added->value});
-    }
-    return otp::ok();
   }
 
   /// Removes every entry of the calling process under `key` (Elixir's
@@ -697,6 +667,44 @@ class registry {
   friend bool operator==(const registry& a, const registry& b) noexcept { return a.name_ == b.name_; }
 
  private:
+  template <class, class, class, class>
+  friend struct detail::via_name;
+
+  /// Registers `self`, the calling process or one
+  /// being spawned that has not run yet.
+  result<void> register_for(detail::process_base& self, K&& key, V&& value) const {
+    // A process that is ending (a destructor in its unwinding) takes no key.
+    if (self.core->exiting.load(std::memory_order_relaxed)) return error(errc::noproc, exit_reason::noproc());
+    detail::ebr::guard g;
+    state* st = current();
+    if (!st) return error(errc::noproc, exit_reason::noproc());
+    const std::size_t h = st->hash(key);
+    auto& part = st->part_for(h, self.id);
+    detail::prepare_join(self, part);
+    // Allocated before the lock, freed if refused: the indexes do not change then.
+    auto fresh = std::make_unique<typename types::entry>(h, std::move(key), detail::pid_of(self), std::move(value));
+    std::optional<event> replaced;
+    {
+      std::lock_guard l(part.lock);
+      if (part.closed) return error(errc::noproc, exit_reason::noproc());
+      if (st->kind == registry_keys::unique) {
+        if (auto* old = part.find_key(h, fresh->key)) {
+          if (otp::is_alive(old->owner)) return error(errc::already_registered, old->owner);
+          if (!st->listeners.empty()) replaced.emplace(event{event::kind::unregistered, old->key, old->owner, std::nullopt});
+          part.remove_entry(old);  // its process is ending: its cleanup may lag, the key is free
+        }
+      }
+      part.add_entry(fresh.get());
+    }
+    auto* added = fresh.release();
+    detail::joined(self, part, 1);
+    if (!st->listeners.empty()) {
+      if (replaced) st->tell(*replaced);
+      st->tell(event{event::kind::registered, added->key, added->owner, added->value});
+    }
+    return otp::ok();
+  }
+
   state* current() const noexcept { return static_cast<state*>(name_->current.load(std::memory_order_acquire)); }
 
   std::shared_ptr<typename types::name> name_;

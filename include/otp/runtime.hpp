@@ -36,9 +36,12 @@
 
 namespace otp {
 
+class runtime;
 namespace detail {
 struct runtime_core;
-}
+/// The runtime's internals, for the library's own code (lib/runtime.cpp).
+runtime_core& core_of(runtime& rt) noexcept;
+}  // namespace detail
 
 /// What the logging hook receives.
 struct log_event {
@@ -119,9 +122,9 @@ class runtime {
   /// Sends an event to the logging hook (thread-safe).
   void log(const log_event& e) const;
 
-  detail::runtime_core& core() noexcept { return *core_; }
 
  private:
+  friend detail::runtime_core& detail::core_of(runtime& rt) noexcept;
   std::unique_ptr<detail::runtime_core> core_;
 };
 
