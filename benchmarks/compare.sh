@@ -14,8 +14,9 @@
 #
 # Builds each side in Release under build/compare/<commit> (a git worktree
 # for a commit) and prints, per metric, the median of each side, the ratio
-# AFTER/BEFORE for times (below 1 is faster) and the spread of each side
-# (max/min), so a reader can tell a change from noise.
+# AFTER/BEFORE, whether that is better or worse (rates are better higher,
+# times lower) and the spread of each side (max/min), so a reader can tell a
+# change from noise.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 before='' after='' runs=5 threads=1 only=''
@@ -81,8 +82,8 @@ data, units = {}, {}
 for side, metric, value, *unit in rows:
     data.setdefault(metric, {}).setdefault(side, []).append(float(value))
     units[metric] = unit[0] if unit else ''
-print(f"\n| metric | unit | {sys.argv[2]} | {sys.argv[3]} | after/before | spread before | spread after |")
-print("|---|---|---|---|---|---|---|")
+print(f"\n| metric | unit | {sys.argv[2]} | {sys.argv[3]} | after/before | after is | spread before | spread after |")
+print("|---|---|---|---|---|---|---|---|")
 for metric in sorted(data):
     b, a = data[metric].get('before', []), data[metric].get('after', [])
     if not b or not a:
@@ -90,5 +91,12 @@ for metric in sorted(data):
     mb, ma = statistics.median(b), statistics.median(a)
     spread = lambda xs: f"{max(xs) / min(xs):.2f}" if min(xs) > 0 else "-"
     ratio = f"{ma / mb:.2f}" if mb else "-"
-    print(f"| {metric} | {units[metric]} | {mb:.4g} | {ma:.4g} | {ratio} | {spread(b)} | {spread(a)} |")
+    # A rate (unit per second) is better higher; a time or a size lower.
+    higher_better = units[metric].endswith("/s")
+    if not mb or ma == mb:
+        verdict = "same"
+    else:
+        gain = (ma / mb - 1) if higher_better else (mb / ma - 1)
+        verdict = f"{abs(gain) * 100:.0f}% {'better' if gain > 0 else 'worse'}"
+    print(f"| {metric} | {units[metric]} | {mb:.4g} | {ma:.4g} | {ratio} | {verdict} | {spread(b)} | {spread(a)} |")
 EOF
