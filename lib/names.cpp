@@ -101,10 +101,7 @@ struct local_impl final : name::impl {
 };
 }  // namespace
 
-void register_spawned(process_base& p, const name& n) {
-  auto r = n.get()->register_process(p);
-  if (!r) throw name_refused(r.error());
-}
+result<void> register_spawned(process_base& p, const name& n) { return n.get()->register_process(p); }
 
 }  // namespace detail
 

@@ -57,11 +57,11 @@ class child_start_awaiter final : public start_base {
     so.link = true;
     so.name = *name_;
     auto* ack = make_ack();
-    try {
-      begin(s_->spawn(ack, *p_, so, *extra_));
-    } catch (const name_refused& e) {  // its name is taken: it never ran
-      refuse(e.why);
-    }
+    auto child = s_->spawn(ack, *p_, so, *extra_);
+    if (child)
+      begin(std::move(child).value());
+    else
+      refuse(std::move(child).error());  // its name is taken: it never ran
   }
   result<pid> await_resume() { return outcome(); }
 
@@ -114,8 +114,6 @@ class supervisor_base {
         so.name = c.spec.name;
         r = s.spawn(nullptr, self_, so, extra_);
       }
-    } catch (const name_refused& e) {  // a spawn_fn child whose name is taken
-      r = e.why;
     } catch (...) {  // the start function itself threw (wrong extra arguments, the body's creation, bad_alloc)
       r = error(errc::start_failed, exit_reason::from_current_exception());
     }

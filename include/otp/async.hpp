@@ -128,8 +128,11 @@ class task_start final : public child_start::impl {
     this->acks = false;
   }
   ~task_start() override { slot_->release(); }
-  pid spawn(reply_slot*, process_base& sup, const spawn_options& o, const extra_args&) const override {
-    return pid(spawn_with_ack(slot_, nullptr, &sup, o, &task_main<T, F>, F(fn_)).pid);
+  result<pid> spawn(reply_slot*, process_base& sup, const spawn_options& o, const extra_args&) const override {
+    error refused;
+    pid child(spawn_with_ack(slot_, &refused, nullptr, &sup, o, &task_main<T, F>, F(fn_)).pid);
+    if (!child) return refused;
+    return child;
   }
 
  private:
@@ -181,7 +184,7 @@ async_task<typename detail::task_value<std::decay_t<F>>::type> async(F&& fn) {
   spawn_options o;
   o.link = true;
   try {
-    auto child = detail::spawn_with_ack(slot, nullptr, &me, o, &detail::task_main<T, std::decay_t<F>>,
+    auto child = detail::spawn_with_ack(slot, nullptr, nullptr, &me, o, &detail::task_main<T, std::decay_t<F>>,
                                         std::decay_t<F>(std::forward<F>(fn)));
     return async_task<T>(otp::pid(child.pid), slot);
   } catch (...) {

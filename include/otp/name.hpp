@@ -89,8 +89,9 @@ class name_refused : public std::runtime_error {
 };
 
 namespace detail {
-/// Registers a process being spawned under `n`; throws name_refused.
-void register_spawned(process_base& p, const name& n);
+/// Registers a process being spawned under `n`: errc::already_started with
+/// the holder, or errc::noproc for a registry that is not running.
+result<void> register_spawned(process_base& p, const name& n);
 }  // namespace detail
 
 }  // namespace otp

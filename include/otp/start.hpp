@@ -94,14 +94,14 @@ class start_awaiter final : public start_base {
     spawn_options so = opts_.spawn;
     so.link = opts_.link;  // linked atomically with the spawn, as proc_lib does
     auto* ack = make_ack();
-    try {
-      auto child = std::apply(
-          [&](auto&&... a) { return spawn_with_ack(ack, nullptr, p_, so, std::move(f_), std::move(a)...); },
-          std::move(args_));
+    error refused;
+    auto child = std::apply(
+        [&](auto&&... a) { return spawn_with_ack(ack, &refused, nullptr, p_, so, std::move(f_), std::move(a)...); },
+        std::move(args_));
+    if (child.pid)
       begin(std::move(child.pid));
-    } catch (const name_refused& e) {  // its name is taken: it never ran
-      refuse(e.why);
-    }
+    else
+      refuse(std::move(refused));  // its name is taken: it never ran
   }
   result<handle<M>> await_resume() {
     auto r = outcome();

@@ -168,8 +168,10 @@ class child_start {
     /// acknowledgement slot `ack` (nullptr for spawn_fn children), and the
     /// supervisor's extra arguments. Throws std::invalid_argument when the
     /// extra arguments are not those the start function takes.
-    /// Returns the child's pid.
-    virtual pid spawn(detail::reply_slot* ack, detail::process_base& sup, const spawn_options& o,
+    /// Returns the child's pid, or the error of a name it could not take
+    /// (errc::already_started with the holder; errc::noproc for a registry
+    /// that is not running): the child then never ran.
+    virtual result<pid> spawn(detail::reply_slot* ack, detail::process_base& sup, const spawn_options& o,
                       const extra_args& extra) const = 0;
     bool acks = true;
   };
@@ -193,22 +195,28 @@ template <class... E, class F, class... A>
 class child_start_of<std::tuple<E...>, F, A...> final : public child_start::impl {
  public:
   child_start_of(bool acks, F f, A... a) : f_(std::move(f)), args_(std::move(a)...) { this->acks = acks; }
-  pid spawn(reply_slot* ack, process_base& sup, const spawn_options& o, const extra_args& extra) const override {
+  result<pid> spawn(reply_slot* ack, process_base& sup, const spawn_options& o,
+                    const extra_args& extra) const override {
     using want = std::tuple<E...>;
     if (sizeof...(E) == 0 ? !extra.empty() : extra.tag() != tag_of<want>())
       wrong_extra_arguments(extra, sizeof...(E) == 0 ? "none" : type_name_of<want>());
     // Each start gets fresh copies: the spec outlives any one child.
-    return std::apply(
+    error refused;
+    pid child = std::apply(
         [&](const auto&... a) {
           if constexpr (sizeof...(E) == 0) {
-            return pid(spawn_with_ack(ack, nullptr, &sup, o, F(f_), a...).pid);
+            return pid(spawn_with_ack(ack, &refused, nullptr, &sup, o, F(f_), a...).pid);
           } else {
             return std::apply(
-                [&](const auto&... x) { return pid(spawn_with_ack(ack, nullptr, &sup, o, F(f_), x..., a...).pid); },
+                [&](const auto&... x) {
+                  return pid(spawn_with_ack(ack, &refused, nullptr, &sup, o, F(f_), x..., a...).pid);
+                },
                 *static_cast<const want*>(extra.values()));
           }
         },
         args_);
+    if (!child) return refused;
+    return child;
   }
 
  private:

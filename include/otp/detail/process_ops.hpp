@@ -91,10 +91,13 @@ template <class F, class... A>
 using body_message_t = typename body_t<F, A...>::message_type;
 
 /// spawn_impl, handing the new process a start acknowledgement slot (see
-/// start.hpp) before anything can run it.
+/// start.hpp) before anything can run it. A name that cannot be taken
+/// (o.name) throws name_refused when `refused` is null; otherwise the error
+/// goes into *refused and the result holds the null pid: synchronous starts
+/// answer it as a value, without an exception.
 template <class F, class... A>
-auto spawn_with_ack(reply_slot* ack, runtime* rt, process_base* parent, const spawn_options& o, F&& f, A&&... a)
-    -> spawned<body_message_t<F, A...>> {
+auto spawn_with_ack(reply_slot* ack, error* refused, runtime* rt, process_base* parent, const spawn_options& o,
+                    F&& f, A&&... a) -> spawned<body_message_t<F, A...>> {
   using P = body_t<F, A...>;
   static_assert(is_process_v<P>, "a process body must return otp::process<M>");
   using M = typename P::message_type;
@@ -111,11 +114,18 @@ auto spawn_with_ack(reply_slot* ack, runtime* rt, process_base* parent, const sp
     throw;
   }
   if (o.name) {
+    result<void> named = ok();
     try {
-      register_spawned(*p, o.name);  // before anything can run it
+      named = register_spawned(*p, o.name);  // before anything can run it
     } catch (...) {
       abandon_process(*p);
       throw;
+    }
+    if (!named) [[unlikely]] {
+      abandon_process(*p);
+      if (!refused) throw name_refused(std::move(named).error());
+      *refused = std::move(named).error();
+      return {};
     }
   }
   spawned<M> r{handle<M>::unchecked(pid_of(*p)), {}};
@@ -131,7 +141,7 @@ auto spawn_with_ack(reply_slot* ack, runtime* rt, process_base* parent, const sp
 
 template <class F, class... A>
 auto spawn_impl(runtime* rt, process_base* parent, const spawn_options& o, F&& f, A&&... a) {
-  return spawn_with_ack(nullptr, rt, parent, o, std::forward<F>(f), std::forward<A>(a)...);
+  return spawn_with_ack(nullptr, nullptr, rt, parent, o, std::forward<F>(f), std::forward<A>(a)...);
 }
 
 }  // namespace detail
