@@ -32,6 +32,10 @@
 // An async_task dropped without being awaited lets the task run; its value
 // is dropped.
 //
+// Thread safety: async, async_nolink and await act for the calling process
+// (outside a process: a broken contract, OTP_ASSERT). An async_task belongs
+// to the process that started it: awaited from another, errc::not_owner.
+//
 // GCC 12: keep async(...) out of a co_await expression, as above. In
 // `co_await otp::await(otp::async([url] { ... }))` the lambda is a temporary
 // inside co_await, which GCC 12 destroys twice, and await cannot see it

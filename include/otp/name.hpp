@@ -13,6 +13,10 @@
 // the name is taken, the body never runs and the start fails with
 // errc::already_started (error::process: the holder). A name resolves to
 // its live process only: a process that is ending is not found.
+//
+// Thread safety: a name is a value; whereis reads from any thread without a
+// lock. register_local and unregister_local act for the calling process
+// (local names' writes take a short spin lock).
 
 #include <otp/error.hpp>
 #include <otp/pid.hpp>

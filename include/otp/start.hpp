@@ -23,6 +23,10 @@
 //
 // Cancellation: if the caller is ended while waiting, the link takes the
 // child down with it (reason of the caller, unless normal).
+//
+// Thread safety: start_link and start_opt are awaited by the starting
+// process; init_ack, init_ignore and init_fail act for the calling process
+// (outside a process: a broken contract, OTP_ASSERT in otp/config.hpp).
 
 #include <otp/process.hpp>
 
