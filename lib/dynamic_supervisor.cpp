@@ -7,6 +7,7 @@
 #include "supervisor_base.hpp"
 
 #include <memory>
+#include <ranges>
 
 namespace otp {
 
@@ -126,9 +127,7 @@ class dynamic_supervisor final : supervisor_base {
 
   /// terminate_children: every child at once (stop_together).
   sup_task<void> stop_all() {
-    std::vector<child_rec*> all;
-    all.reserve(children_.size());
-    for (auto& [key, c] : children_) all.push_back(c.get());
+    const auto all = children_ | std::views::transform([](auto& kv) { return kv.second.get(); });
     co_await stop_together(all);
     children_.clear();
     restarting_.clear();

@@ -13,6 +13,7 @@
 #include "runtime_core.hpp"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <map>
 #include <optional>
@@ -152,7 +153,7 @@ class supervisor_base {
   /// Stops one child per its shutdown spec (a child not running is marked
   /// undefined).
   sup_task<void> stop(child_rec& c) {
-    std::vector<child_rec*> one{&c};
+    const std::array<child_rec*, 1> one{&c};
     co_await stop_together(one);
   }
 
@@ -170,7 +171,10 @@ class supervisor_base {
   /// the link is still up; with no link left, the child is a naughty_child.
   /// Other messages are set aside for the loop. Each child is then judged
   /// by how it ended (judge_stop).
-  sup_task<void> stop_together(const std::vector<child_rec*>& which) {
+  /// `which`: any range of child_rec* (no copy of a dynamic supervisor's
+  /// children is made to stop them).
+  template <class Children>
+  sup_task<void> stop_together(const Children& which) {
     struct stopping {
       child_rec* c;
       pid p;
