@@ -82,9 +82,7 @@ result<void> register_in(process_base& p, std::string n) {
     }
     t.index.insert(fresh.release(), t.garbage);
   }
-  exit_hook* k = hook.release();
-  k->next_hook = p.exit_hooks;
-  p.exit_hooks = k;
+  p.add_exit_hook(hook.release());
   return otp::ok();
 }
 

@@ -26,7 +26,7 @@ void watch_exit(const pid& p, exit_watch* w) {
       w->complete(exit_reason::noproc());
       return;
     }
-    w->next_hook = std::exchange(b->exit_hooks, w);
+    b->add_exit_hook(w);
   };
   shard& s = *c->home;
   if (current_shard() == &s)

@@ -89,8 +89,7 @@ struct partition_hook final : exit_hook, pooled {
 process<nothing> partition_main(state_ref st, std::size_t index) {
   process_base& self = current_or_throw("registry partition");
   auto* hook = new partition_hook(st->partition(index));
-  hook->next_hook = self.exit_hooks;
-  self.exit_hooks = hook;
+  self.add_exit_hook(hook);
   otp::trap_exit(true);
   otp::init_ack();
   const pid parent = otp::parent();
@@ -119,8 +118,7 @@ struct publication {
 void prepare_join(process_base& self, registry_partition_base& part) {
   if (find_membership(self, part)) return;
   auto* m = new membership(part);
-  m->next_hook = self.exit_hooks;
-  self.exit_hooks = m;
+  self.add_exit_hook(m);
 }
 
 void joined(process_base& self, registry_partition_base& part, std::size_t n) noexcept {

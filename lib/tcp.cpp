@@ -163,10 +163,8 @@ process<> acceptor(std::shared_ptr<tcp_server::shared> s) {
   auto owned = std::make_shared<tcp::acceptor>(executor());
   tcp::acceptor& listener = *owned;
   {
-    detail::process_base& self = detail::current_or_throw("otp::tcp_server's acceptor");
-    detail::exit_hook* h = new release_port(owned);  // the frame keeps its own reference
-    h->next_hook = self.exit_hooks;
-    self.exit_hooks = h;
+    detail::current_or_throw("otp::tcp_server's acceptor")
+        .add_exit_hook(new release_port(owned));  // the frame keeps its own reference
   }
   // Port 0 asks for any free port the first time; a restarted acceptor binds
   // the one it got, or its clients would lose the server.

@@ -453,6 +453,11 @@ struct process_base : pooled {
   reply_slot* spare_slot = nullptr;
   type_tag spare_tag = nullptr;
   exit_hook* exit_hooks = nullptr;
+  /// Adds a hook to run when this process ends (owner shard only).
+  void add_exit_hook(exit_hook* h) noexcept {
+    h->next_hook = exit_hooks;
+    exit_hooks = h;
+  }
   // The spawned callable, kept alive as long as the frame refers to it.
   void* closure = nullptr;
   void (*closure_destroy)(process_base&) noexcept = nullptr;
