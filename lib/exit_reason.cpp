@@ -6,7 +6,6 @@
 
 #include <cxxabi.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <exception>
 #include <memory>
@@ -30,18 +29,19 @@ using detail::demangle;
 // ---------------------------------------------------------------- exit_reason
 
 struct exit_reason::data {
-  mutable std::atomic<std::uint32_t> refs{1};
+  data(std::string ty, std::string te) : type(std::move(ty)), text(std::move(te)) {}
+  detail::ref_count refs;
   std::string type;
   std::string text;
 };
 
 exit_reason::exit_reason(exit_kind k, std::string type, std::string text)
-    : kind_(k), data_(new data{{1}, std::move(type), std::move(text)}) {}
+    : kind_(k), data_(detail::intrusive_ref<const data>::adopt(new data(std::move(type), std::move(text)))) {}
 
-void exit_reason::retain(const data* d) noexcept { d->refs.fetch_add(1, std::memory_order_relaxed); }
+void intrusive_retain(const exit_reason::data* d) noexcept { d->refs.add(); }
 
-void exit_reason::release(const data* d) noexcept {
-  if (d->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete d;
+void intrusive_release(const exit_reason::data* d) noexcept {
+  if (d->refs.drop()) delete d;
 }
 
 exit_reason exit_reason::shutdown(std::string payload) {

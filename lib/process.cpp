@@ -104,7 +104,7 @@ void abandon_process(process_base& p) noexcept {
   process_core* c = p.core;
   c->body = nullptr;
   delete &p;
-  release(c);
+  intrusive_release(c);
 }
 
 void promise_base::unhandled_exception() noexcept {

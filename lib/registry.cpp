@@ -11,7 +11,7 @@
 namespace otp::detail {
 
 void registry_state_base::release() noexcept {
-  if (refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (!refs.drop()) return;
   // A reader that found it through the registry handle may still be on it.
   ebr::retire_shared(this, [](ebr::retired* r) noexcept { delete static_cast<registry_state_base*>(r); });
 }
@@ -19,29 +19,18 @@ void registry_state_base::release() noexcept {
 namespace {
 
 /// A reference to an incarnation, held by a frame or a hook.
-class state_ref {
- public:
-  explicit state_ref(registry_state_base* s) noexcept : s_(s) { s_->retain(); }
-  state_ref(const state_ref& o) noexcept : state_ref(o.s_) {}
-  state_ref& operator=(const state_ref&) = delete;
-  ~state_ref() { s_->release(); }
-  registry_state_base* operator->() const noexcept { return s_; }
-  registry_state_base& operator*() const noexcept { return *s_; }
-
- private:
-  registry_state_base* s_;
-};
+using state_ref = intrusive_ref<registry_state_base>;
 
 /// A process's entries in one partition: dropped as soon as it is dead to
 /// the world (before its frame is gone if an operation holds it), before its
 /// links fire (so the partition is spared an exit signal it has no use for).
 struct membership final : exit_hook, pooled {
-  explicit membership(registry_partition_base& p) noexcept : part(&p) {
+  explicit membership(registry_partition_base& p) noexcept : part(&p), keep(state_ref::share(p.state)) {
     subject = &p;
     at_death = true;
-    p.state->retain();
   }
   registry_partition_base* part;
+  state_ref keep;  ///< the partition's incarnation
   std::size_t count = 0;  ///< its entries there, as far as it knows
 
   void on_exit(process_base& p) noexcept override {
@@ -49,13 +38,9 @@ struct membership final : exit_hook, pooled {
       p.links.remove(part->process);
       part->drop_pid(pid_of(p));
     }
-    part->state->release();
     delete this;
   }
-  void discard() noexcept override {
-    part->state->release();
-    delete this;
-  }
+  void discard() noexcept override { delete this; }
 };
 
 membership* find_membership(process_base& self, const registry_partition_base& part) noexcept {
@@ -68,8 +53,9 @@ membership* find_membership(process_base& self, const registry_partition_base& p
 /// A partition's process ending: every registrant gets the exit signal a
 /// link would give it.
 struct partition_hook final : exit_hook, pooled {
-  explicit partition_hook(registry_partition_base& p) noexcept : part(&p) { p.state->retain(); }
+  explicit partition_hook(registry_partition_base& p) noexcept : part(&p), keep(state_ref::share(p.state)) {}
   registry_partition_base* part;
+  state_ref keep;  ///< the partition's incarnation
 
   void on_exit(process_base& p) noexcept override {
     std::vector<pid> registrants = part->close_partition();
@@ -77,13 +63,9 @@ struct partition_hook final : exit_hook, pooled {
     registrants.erase(std::unique(registrants.begin(), registrants.end()), registrants.end());
     for (auto& r : registrants)
       send_signal(*as_core(r), new signal_node(node_kind::link_exit, pid_of(p), p.reason));
-    part->state->release();
     delete this;
   }
-  void discard() noexcept override {
-    part->state->release();
-    delete this;
-  }
+  void discard() noexcept override { delete this; }
 };
 
 process<nothing> partition_main(state_ref st, std::size_t index) {
@@ -146,9 +128,8 @@ process<registry_stop> registry_main(std::shared_ptr<registry_name_base> name) {
   const std::size_t shards = self.home()->core.shards.size();
   const std::size_t n =
       name->options.partitions ? name->options.partitions : std::max(1u, std::thread::hardware_concurrency());
-  state_ref st(name->make_state(n));
-  st->release();  // make_state's reference: `st` holds one now
-  publication pub{*name, &*st};
+  const state_ref st = state_ref::adopt(name->make_state(n));
+  publication pub{*name, st.get()};
   std::vector<pid> partitions;
   for (std::size_t i = 0; i < n; ++i) {
     start_options o;
@@ -161,7 +142,7 @@ process<registry_stop> registry_main(std::shared_ptr<registry_name_base> name) {
   st->process = pid_of(self);
   registry_state_base* expected = nullptr;
   st->retain();  // the name's
-  if (!name->current.compare_exchange_strong(expected, &*st, std::memory_order_acq_rel)) {
+  if (!name->current.compare_exchange_strong(expected, st.get(), std::memory_order_acq_rel)) {
     st->release();
     init_fail(exit_reason::other("{already_started,registry}"));  // another start won the race
   }

@@ -571,7 +571,7 @@ void shard::finish(process_base& p) noexcept {
     arm();
     work = asio::any_io_executor();
   }
-  release(c);  // the runtime's own reference
+  intrusive_release(c);  // the runtime's own reference
 }
 
 void destroy_process(process_header* h) noexcept { delete static_cast<process_core*>(h); }
@@ -820,7 +820,7 @@ runtime::~runtime() {
       process_core* c = p->core;
       c->body = nullptr;
       delete p;
-      release(c);
+      intrusive_release(c);
     }
     for (auto* t = s->remote_tasks.exchange(nullptr); t;) {
       auto* n = t->next;

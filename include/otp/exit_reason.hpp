@@ -24,6 +24,8 @@
 // child is not restarted after them, and a linked process that does not trap
 // exits is not taken down by `normal`.
 
+#include <otp/detail/intrusive_ref.hpp>
+
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -39,18 +41,6 @@ class exit_reason {
  public:
   /// Default: normal.
   exit_reason() noexcept = default;
-  exit_reason(const exit_reason& o) noexcept : kind_(o.kind_), data_(o.data_) {
-    if (data_) retain(data_);
-  }
-  exit_reason(exit_reason&& o) noexcept : kind_(o.kind_), data_(std::exchange(o.data_, nullptr)) {}
-  exit_reason& operator=(exit_reason o) noexcept {
-    std::swap(kind_, o.kind_);
-    std::swap(data_, o.data_);
-    return *this;
-  }
-  ~exit_reason() {
-    if (data_) release(data_);
-  }
 
   static exit_reason normal() noexcept { return exit_reason(exit_kind::normal); }
   static exit_reason shutdown() noexcept { return exit_reason(exit_kind::shutdown); }
@@ -96,11 +86,11 @@ class exit_reason {
   struct data;  // reference count, exception type, text (lib/exit_reason.cpp)
   explicit exit_reason(exit_kind k) noexcept : kind_(k) {}
   exit_reason(exit_kind k, std::string type, std::string text);
-  static void retain(const data* d) noexcept;
-  static void release(const data* d) noexcept;
+  friend void intrusive_retain(const data* d) noexcept;
+  friend void intrusive_release(const data* d) noexcept;
 
   exit_kind kind_ = exit_kind::normal;
-  const data* data_ = nullptr;
+  detail::intrusive_ref<const data> data_;  // null for the kinds without text
 };
 
 /// Thrown by otp::exit(reason) to end the calling process with `reason`; the

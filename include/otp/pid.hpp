@@ -32,41 +32,29 @@ class pid {
  public:
   /// The null pid: names no process; sends to it are dropped.
   pid() noexcept = default;
-  pid(const pid& o) noexcept : p_(o.p_) { detail::retain(p_); }
-  pid(pid&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  pid& operator=(pid o) noexcept {
-    std::swap(p_, o.p_);
-    return *this;
-  }
-  ~pid() { detail::release(p_); }
 
   /// Adopts one reference (internal).
-  static pid adopt(detail::process_header* p) noexcept {
-    pid r;
-    r.p_ = p;
-    return r;
-  }
+  static pid adopt(detail::process_header* p) noexcept { return pid(ref::adopt(p)); }
   /// Takes a new reference (internal).
-  static pid share(detail::process_header* p) noexcept {
-    detail::retain(p);
-    return adopt(p);
-  }
+  static pid share(detail::process_header* p) noexcept { return pid(ref::share(p)); }
 
   /// The process's number, unique for the life of the program (0 for the null pid).
   std::uint64_t id() const noexcept { return p_ ? p_->id : 0; }
-  explicit operator bool() const noexcept { return p_ != nullptr; }
+  explicit operator bool() const noexcept { return bool(p_); }
   /// "<0.42.0>", as Erlang prints a local pid.
   std::string to_string() const;
 
   // One control block per process, so comparing the pointers compares the
   // numbers without reading either block.
-  friend bool operator==(const pid& a, const pid& b) noexcept { return a.p_ == b.p_; }
+  friend bool operator==(const pid& a, const pid& b) noexcept = default;
   friend std::strong_ordering operator<=>(const pid& a, const pid& b) noexcept { return a.id() <=> b.id(); }
 
-  detail::process_header* get() const noexcept { return p_; }
+  detail::process_header* get() const noexcept { return p_.get(); }
 
  private:
-  detail::process_header* p_ = nullptr;
+  using ref = detail::intrusive_ref<detail::process_header>;
+  explicit pid(ref r) noexcept : p_(std::move(r)) {}
+  ref p_;
 };
 
 class monitor_ref {

@@ -45,20 +45,10 @@ template <class R>
 class reply_to {
  public:
   reply_to() noexcept = default;
-  explicit reply_to(detail::reply_value<R>* s) noexcept : s_(s) {
-    if (s_) s_->retain();
-  }
+  /// Internal: adds a reference to the slot.
+  explicit reply_to(detail::reply_value<R>* s) noexcept : s_(slot_ref::share(s)) {}
   /// Internal: takes a reference the slot's creator counted for it.
-  reply_to(detail::adopt_ref_t, detail::reply_value<R>* s) noexcept : s_(s) {}
-  reply_to(const reply_to& o) noexcept : reply_to(o.s_) {}
-  reply_to(reply_to&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
-  reply_to& operator=(reply_to o) noexcept {
-    std::swap(s_, o.s_);
-    return *this;
-  }
-  ~reply_to() {
-    if (s_) s_->release();
-  }
+  reply_to(detail::adopt_ref_t, detail::reply_value<R>* s) noexcept : s_(slot_ref::adopt(s)) {}
 
   /// Delivers the answer. True if the caller was still waiting for it; false
   /// if it gave up (timeout, ended) or another answer came first: then the
@@ -85,10 +75,11 @@ class reply_to {
     static const pid none;
     return s_ ? s_->waiter : none;
   }
-  explicit operator bool() const noexcept { return s_ != nullptr; }
+  explicit operator bool() const noexcept { return bool(s_); }
 
  private:
-  detail::reply_value<R>* s_ = nullptr;
+  using slot_ref = detail::intrusive_ref<detail::reply_value<R>>;
+  slot_ref s_;
 };
 
 /// Sends `build(reply_to<R>)` (which returns the target's message type) to

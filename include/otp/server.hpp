@@ -394,7 +394,7 @@ detail::stop_awaiter stop(const server_ref<S>& to, exit_reason reason = exit_rea
   try {
     n = new detail::stop_node<S>(slot, reason);
   } catch (...) {
-    slot->refs.store(1, std::memory_order_relaxed);
+    slot->refs.reset(1);  // nobody else saw it
     slot->release();
     throw;
   }

@@ -18,10 +18,11 @@ namespace otp {
 namespace detail {
 
 struct delayed_send : timer_entry {
-  std::atomic<int> refs{2};  // the timer queue's and the timer_ref's
+  ref_count refs{2};  ///< the timer queue's and the timer_ref's (detail/intrusive_ref.hpp)
   std::atomic<int> state{0};  // 0 pending, 1 fired, 2 cancelled
+  void retain() noexcept { refs.add(); }
   void release() noexcept {
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs.drop()) delete this;
   }
   virtual void deliver() noexcept = 0;
   void fire() noexcept final {
@@ -51,22 +52,16 @@ void schedule_delayed(process_core& target, delayed_send* e, duration delay);
 
 }  // namespace detail
 
+class timer_ref;
+namespace detail {
+template <class H, class M>
+timer_ref schedule_message(duration delay, const H& to, M msg);
+}  // namespace detail
+
 /// A pending send_after. Copyable; cancel from any copy.
 class timer_ref {
  public:
   timer_ref() noexcept = default;
-  explicit timer_ref(detail::delayed_send* e) noexcept : e_(e) {}
-  timer_ref(const timer_ref& o) noexcept : e_(o.e_) {
-    if (e_) e_->refs.fetch_add(1, std::memory_order_relaxed);
-  }
-  timer_ref(timer_ref&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
-  timer_ref& operator=(timer_ref o) noexcept {
-    std::swap(e_, o.e_);
-    return *this;
-  }
-  ~timer_ref() {
-    if (e_) e_->release();
-  }
 
   /// Cancels the timer: true if the message will not be sent, false if it was
   /// already sent (or cancelled, or this ref is empty).
@@ -78,11 +73,13 @@ class timer_ref {
   bool pending() const noexcept { return e_ && e_->state.load(std::memory_order_acquire) == 0; }
 
  private:
-  detail::delayed_send* e_ = nullptr;
+  template <class H, class M>
+  friend timer_ref detail::schedule_message(duration, const H&, M);
+  using entry_ref = detail::intrusive_ref<detail::delayed_send>;
+  explicit timer_ref(entry_ref e) noexcept : e_(std::move(e)) {}
+  entry_ref e_;
 };
 
-/// Sends `msg` to `to` after `delay` on the runtime's clock. A null or dead
-/// target gives an empty timer_ref and sends nothing.
 namespace detail {
 /// send_after's body, for any handle type H that `send` takes.
 template <class H, class M>
@@ -91,10 +88,12 @@ timer_ref schedule_message(duration delay, const H& to, M msg) {
   if (!p || p->exiting.load(std::memory_order_acquire)) return {};
   auto* e = new delayed_message<H, M>(to, std::move(msg));
   schedule_delayed(*p, e, delay);
-  return timer_ref(e);
+  return timer_ref(timer_ref::entry_ref::adopt(e));  // the second of its two references
 }
 }  // namespace detail
 
+/// Sends `msg` to `to` after `delay` on the runtime's clock. A null or dead
+/// target gives an empty timer_ref and sends nothing.
 template <class M, class Rep, class Period>
 timer_ref send_after(std::chrono::duration<Rep, Period> delay, const handle<M>& to, std::type_identity_t<M> msg) {
   return detail::schedule_message(std::chrono::duration_cast<duration>(delay), to, std::move(msg));

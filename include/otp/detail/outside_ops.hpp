@@ -101,15 +101,13 @@ class outside_reply final : public outside_slot<R> {
 /// The deadline of an outside request, in the target's timer queue.
 template <class R>
 struct outside_deadline final : delayed_send {
-  explicit outside_deadline(outside_slot<R>* s) noexcept : slot(s) {
-    slot->retain();
-    refs.store(1, std::memory_order_relaxed);  // the queue's only: nobody cancels it
+  explicit outside_deadline(outside_slot<R>* s) noexcept : slot(intrusive_ref<outside_slot<R>>::share(s)) {
+    refs.reset(1);  // the queue's only: nobody cancels it
   }
-  ~outside_deadline() override { slot->release(); }
   void deliver() noexcept override {
     if (slot->abandon()) slot->fail(error(errc::timeout, exit_reason::timeout()));
   }
-  outside_slot<R>* slot;
+  intrusive_ref<outside_slot<R>> slot;
 };
 
 /// Sends `msg` (a request node holding two of the slot's references) to `to`
@@ -140,12 +138,12 @@ struct initiate_request {
   template <class Handler, class Make>
   void operator()(Handler&& h, const pid& to, Make make, duration timeout) const {
     auto* slot = new outside_reply<R, std::decay_t<Handler>>(std::forward<Handler>(h), completion_executor(to));
-    slot->refs.store(3, std::memory_order_relaxed);  // ours, the node's, the node's reply_to
+    slot->refs.reset(3);  // ours, the node's, the node's reply_to
     node* msg;
     try {
       msg = make(slot);
     } catch (...) {
-      slot->refs.store(1, std::memory_order_relaxed);
+      slot->refs.reset(1);  // nobody else saw it
       slot->release();
       throw;
     }

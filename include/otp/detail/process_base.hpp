@@ -287,14 +287,14 @@ class watcher_list {
 /// 4 the process asked ended first (`ended_reason` says why).
 struct reply_slot : pooled {
   static constexpr int waiting = 0, writing = 1, written_state = 2, abandoned = 3, target_ended = 4;
-  std::atomic<int> refs{1};
+  ref_count refs;  ///< the waiter, the request in a mailbox, the reply_to (detail/intrusive_ref.hpp)
   std::atomic<int> state{waiting};
   pid waiter;                       ///< woken when the slot is written
   reply_slot* watch_next = nullptr;  ///< in the asked process's list of open requests (its owner only)
   exit_reason ended_reason;          ///< state 4
-  void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+  void retain() noexcept { refs.add(); }
   void release() noexcept {
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs.drop()) delete this;
   }
   /// Writer: claim the slot; false if the waiter gave up or another writer won.
   bool claim() noexcept {
@@ -312,10 +312,10 @@ struct reply_slot : pooled {
   }
   /// Makes a slot that only its waiter holds (refs == 1) new again, with
   /// `n` references.
-  void reuse(int n) noexcept {
+  void reuse(std::uint32_t n) noexcept {
     if (state.load(std::memory_order_relaxed) == target_ended) ended_reason = exit_reason();
     state.store(waiting, std::memory_order_relaxed);
-    refs.store(n, std::memory_order_relaxed);
+    refs.reset(n);
     watch_next = nullptr;
   }
   /// Still waiting for an answer.

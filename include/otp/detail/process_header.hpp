@@ -3,7 +3,8 @@
 // The part of a process control block a pid refers to, and message type tags
 // (see otp/pid.hpp; the rest of the block is in detail/process_base.hpp).
 
-#include <atomic>
+#include <otp/detail/intrusive_ref.hpp>
+
 #include <cstdint>
 #include <typeinfo>
 
@@ -29,18 +30,16 @@ constexpr type_tag tag_of() noexcept {
 /// The part of a process control block a pid needs; the rest is in
 /// detail/process_base.hpp.
 struct process_header {
-  std::atomic<std::uint32_t> refs{1};
+  ref_count refs;  ///< the pids naming it, and the process itself
   std::uint64_t id = 0;
   type_tag message_type = nullptr;
 };
 
 void destroy_process(process_header* p) noexcept;
 
-inline void retain(process_header* p) noexcept {
-  if (p) p->refs.fetch_add(1, std::memory_order_relaxed);
-}
-inline void release(process_header* p) noexcept {
-  if (p && p->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy_process(p);
+inline void intrusive_retain(process_header* p) noexcept { p->refs.add(); }
+inline void intrusive_release(process_header* p) noexcept {
+  if (p->refs.drop()) destroy_process(p);
 }
 
 }  // namespace otp::detail

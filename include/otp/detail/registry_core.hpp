@@ -96,13 +96,14 @@ struct registry_state_base : ebr::retired {
   registry_state_base& operator=(const registry_state_base&) = delete;
   virtual ~registry_state_base() = default;
 
-  void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+  void retain() noexcept { refs.add(); }
+  /// Frees it through the epoch scheme after the last reference.
   void release() noexcept;
 
   virtual std::size_t partition_count() const noexcept = 0;
   virtual registry_partition_base& partition(std::size_t i) noexcept = 0;
 
-  std::atomic<std::uint32_t> refs{1};
+  ref_count refs;  ///< detail/intrusive_ref.hpp
   pid process;  ///< the registry's own process; set before it is published
 };
 

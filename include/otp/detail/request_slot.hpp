@@ -30,7 +30,7 @@ struct reply_value<void> : reply_slot {
 /// once, no atomic increment). The process's spare slot when it has one of
 /// this type, else a new one.
 template <class R>
-reply_value<R>* slot_for_request(int refs) {
+reply_value<R>* slot_for_request(std::uint32_t refs) {
   process_base* p = current();
   if (p && p->spare_slot && p->spare_tag == tag_of<R>()) {
     auto* s = static_cast<reply_value<R>*>(std::exchange(p->spare_slot, nullptr));
@@ -39,7 +39,7 @@ reply_value<R>* slot_for_request(int refs) {
     return s;
   }
   auto* s = new reply_value<R>;
-  s->refs.store(refs, std::memory_order_relaxed);
+  s->refs.reset(refs);
   if (p) s->waiter = pid_of(*p);
   return s;
 }
@@ -48,7 +48,7 @@ reply_value<R>* slot_for_request(int refs) {
 /// else holds it any more, else released.
 template <class R>
 void give_back(process_base* p, reply_value<R>* s) noexcept {
-  if (p && !p->spare_slot && s->refs.load(std::memory_order_acquire) == 1 && s->waiter.get() == p->core) {
+  if (p && !p->spare_slot && s->refs.only() && s->waiter.get() == p->core) {
     p->spare_slot = s;
     p->spare_tag = tag_of<R>();
     return;
@@ -68,16 +68,13 @@ template <class M>
 struct request_node final : message_node<M> {
   template <class... A>
   request_node(adopt_ref_t, reply_slot* s, std::in_place_t, A&&... a)
-      : message_node<M>(std::in_place, std::forward<A>(a)...), slot_(s) {
+      : message_node<M>(std::in_place, std::forward<A>(a)...), slot_(intrusive_ref<reply_slot>::adopt(s)) {
     this->request = true;
   }
-  ~request_node() override {
-    if (slot_) slot_->release();
-  }
-  reply_slot* take_slot() noexcept override { return std::exchange(slot_, nullptr); }
+  reply_slot* take_slot() noexcept override { return slot_.detach(); }
 
  private:
-  reply_slot* slot_;
+  intrusive_ref<reply_slot> slot_;
 };
 }  // namespace detail
 

@@ -160,20 +160,17 @@ struct call_node final : letter_node<S> {
   /// Adopts two of the slot's references: its own and `from`'s.
   template <class... A>
   call_node(reply_value<R>* slot, std::in_place_t, A&&... a)
-      : req(std::forward<A>(a)...), from(adopt_ref, slot), slot_(slot) {
+      : req(std::forward<A>(a)...), from(adopt_ref, slot), slot_(intrusive_ref<reply_slot>::adopt(slot)) {
     this->request = true;
   }
-  ~call_node() override {
-    if (slot_) slot_->release();
-  }
-  reply_slot* take_slot() noexcept override { return std::exchange(slot_, nullptr); }
+  reply_slot* take_slot() noexcept override { return slot_.detach(); }
   void open(S& s, std::optional<task<void>>& later) override { run_call<S, Req, R>(s, req, from, later); }
 
   Req req;
   reply_to<R> from;
 
  private:
-  reply_slot* slot_;
+  intrusive_ref<reply_slot> slot_;
 };
 
 template <class S, class C>
@@ -202,11 +199,11 @@ struct info_node final : letter_node<S> {
 template <class S>
 struct stop_node final : letter_node<S> {
   /// Adopts one of the slot's references.
-  stop_node(reply_value<void>* slot, exit_reason r) : reason(std::move(r)), slot_(slot) { this->request = true; }
-  ~stop_node() override {
-    if (slot_) slot_->release();
+  stop_node(reply_value<void>* slot, exit_reason r)
+      : reason(std::move(r)), slot_(intrusive_ref<reply_slot>::adopt(slot)) {
+    this->request = true;
   }
-  reply_slot* take_slot() noexcept override { return std::exchange(slot_, nullptr); }
+  reply_slot* take_slot() noexcept override { return slot_.detach(); }
   void open(S& s, std::optional<task<void>>&) override {
     s.stop_requested_ = true;
     s.stop_reason_ = std::move(reason);
@@ -214,7 +211,7 @@ struct stop_node final : letter_node<S> {
   exit_reason reason;
 
  private:
-  reply_slot* slot_;
+  intrusive_ref<reply_slot> slot_;
 };
 
 
@@ -375,7 +372,7 @@ request_awaiter<reply_of<S, Req>> make_call(const server_ref<S>& to, duration ti
   try {
     n = new call_node<S, Req, R>(slot, std::in_place, std::forward<A>(args)...);
   } catch (...) {
-    slot->refs.store(1, std::memory_order_relaxed);  // nobody else saw it
+    slot->refs.reset(1);  // nobody else saw it
     slot->release();
     throw;
   }
