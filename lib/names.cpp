@@ -86,8 +86,8 @@ result<void> register_in(process_base& p, std::string n) {
   return otp::ok();
 }
 
-struct local_impl final : name::impl {
-  explicit local_impl(std::string s) : n(std::move(s)) {}
+struct local_name final : name_kind {
+  explicit local_name(std::string s) : n(std::move(s)) {}
   std::string n;
   pid whereis(runtime* rt) const override {
     if (rt) return otp::whereis(*rt, n);
@@ -99,11 +99,13 @@ struct local_impl final : name::impl {
 };
 }  // namespace
 
-result<void> register_spawned(process_base& p, const name& n) { return n.get()->register_process(p); }
+result<void> register_spawned(process_base& p, const name& n) { return name_access::kind(n)->register_process(p); }
 
 }  // namespace detail
 
-name local(std::string n) { return name(std::make_shared<const detail::local_impl>(std::move(n))); }
+name local(std::string n) {
+  return detail::name_access::make(std::make_shared<const detail::local_name>(std::move(n)));
+}
 
 result<void> register_local(std::string n) {
   return detail::register_in(detail::current_or_throw("otp::register_local"), std::move(n));

@@ -51,7 +51,7 @@ using sup_task = otp::task<T, supervisor_msg>;
 /// acknowledgement (start_link semantics, linked and monitored).
 class child_start_awaiter final : public start_base {
  public:
-  child_start_awaiter(const child_start::impl& s, const extra_args& x, const otp::name& n)
+  child_start_awaiter(const child_starter& s, const extra_args& x, const otp::name& n)
       : start_base(start_options{}), s_(&s), extra_(&x), name_(&n) {}
   void await_suspend(std::coroutine_handle<>) {
     spawn_options so;
@@ -67,7 +67,7 @@ class child_start_awaiter final : public start_base {
   result<pid> await_resume() { return outcome(); }
 
  private:
-  const child_start::impl* s_;
+  const child_starter* s_;
   const extra_args* extra_;
   const otp::name* name_;
 };
@@ -104,7 +104,7 @@ class supervisor_base {
   // ---- starting (do_start_child) ----
   /// The pid, a null pid for ignore, or the error.
   sup_task<result<pid>> start(child_rec& c) {
-    const child_start::impl& s = *c.spec.start.get();
+    const child_starter& s = *child_start_access::starter(c.spec.start);
     result<pid> r = error(errc::start_failed);
     try {
       if (s.acks) {

@@ -125,7 +125,7 @@ task_slot<T>* new_task_slot(process_base& caller) {
 
 /// A child start that hands its task the reply slot (async_nolink).
 template <class T, class F>
-class task_start final : public child_start::impl {
+class task_start final : public child_starter {
  public:
   task_start(task_slot<T>* slot, F fn) : slot_(slot), fn_(std::move(fn)) {
     slot_->retain();
@@ -253,7 +253,8 @@ detail::guarded<detail::nolink_start<typename detail::task_value<std::decay_t<F>
     const dynamic_supervisor_ref& sup, F&& fn) {
   using T = typename detail::task_value<std::decay_t<F>>::type;
   auto* slot = detail::new_task_slot<T>(detail::current_or_throw("otp::async_nolink"));
-  child_start start(std::make_shared<const detail::task_start<T, std::decay_t<F>>>(slot, std::forward<F>(fn)));
+  child_start start = detail::child_start_access::make(
+      std::make_shared<const detail::task_start<T, std::decay_t<F>>>(slot, std::forward<F>(fn)));
   auto req = start_child(sup, child_spec("task", std::move(start), restart_type::temporary));
   return detail::guarded<detail::nolink_start<T>, F>(detail::nolink_start<T>(std::move(req), slot));
 }

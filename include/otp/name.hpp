@@ -18,6 +18,7 @@
 // lock. register_local and unregister_local act for the calling process
 // (local names' writes take a short spin lock).
 
+#include <otp/detail/name_kind.hpp>
 #include <otp/error.hpp>
 #include <otp/pid.hpp>
 
@@ -29,40 +30,25 @@
 
 namespace otp {
 
-class runtime;
-namespace detail {
-struct process_base;
-}
-
+/// A name (see the top of this header). Make one with otp::local or
+/// otp::via; the default name is empty: it names nothing, and a spawn given
+/// it registers nothing.
 class name {
  public:
-  /// What a kind of name does.
-  struct impl {
-    virtual ~impl() = default;
-    /// The live process under the name, or the null pid. `rt`: the runtime
-    /// to look in when the name is runtime-wide and there is no calling
-    /// process (nullptr: the calling process's runtime).
-    virtual pid whereis(runtime* rt) const = 0;
-    /// Registers `p`: the calling process, or a new one not yet started.
-    /// errc::already_started with the holder when taken.
-    virtual result<void> register_process(detail::process_base& p) const = 0;
-    /// "{local,todo_cache}", "{via,<registry>,key}".
-    virtual std::string to_string() const = 0;
-  };
-
   name() noexcept = default;
-  explicit name(std::shared_ptr<const impl> i) noexcept : impl_(std::move(i)) {}
 
   /// The live process under this name, or the null pid. From outside any
   /// process, a local name needs the runtime: whereis(rt).
-  pid whereis() const { return impl_ ? impl_->whereis(nullptr) : pid(); }
-  pid whereis(runtime& rt) const { return impl_ ? impl_->whereis(&rt) : pid(); }
-  std::string to_string() const { return impl_ ? impl_->to_string() : "{no_name}"; }
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
-  const impl* get() const noexcept { return impl_.get(); }
+  pid whereis() const { return kind_ ? kind_->whereis(nullptr) : pid(); }
+  pid whereis(runtime& rt) const { return kind_ ? kind_->whereis(&rt) : pid(); }
+  /// "{local,todo_cache}", "{via,registry,list:bob}"; "{no_name}" when empty.
+  std::string to_string() const { return kind_ ? kind_->to_string() : "{no_name}"; }
+  explicit operator bool() const noexcept { return kind_ != nullptr; }
 
  private:
-  std::shared_ptr<const impl> impl_;
+  friend struct detail::name_access;
+  explicit name(std::shared_ptr<const detail::name_kind> k) noexcept : kind_(std::move(k)) {}
+  std::shared_ptr<const detail::name_kind> kind_;
 };
 
 /// A runtime-wide name for a singleton process.
@@ -93,6 +79,9 @@ class name_refused : public std::runtime_error {
 };
 
 namespace detail {
+inline name name_access::make(std::shared_ptr<const name_kind> k) noexcept { return name(std::move(k)); }
+inline const name_kind* name_access::kind(const name& n) noexcept { return n.kind_.get(); }
+
 /// Registers a process being spawned under `n`: errc::already_started with
 /// the holder, or errc::noproc for a registry that is not running.
 result<void> register_spawned(process_base& p, const name& n);

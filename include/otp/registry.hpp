@@ -722,7 +722,7 @@ std::string key_text(const K& k) {
 }
 
 template <class K, class V, class Hash, class Eq>
-struct via_name final : name::impl {
+struct via_name final : name_kind {
   via_name(registry<K, V, Hash, Eq> r, K k, V v) : reg(std::move(r)), key(std::move(k)), value(std::move(v)) {}
   registry<K, V, Hash, Eq> reg;
   K key;
@@ -743,7 +743,8 @@ struct via_name final : name::impl {
 /// is registered (and linked to the registry) before its body runs.
 template <class K, class V, class Hash, class Eq>
 name via(const registry<K, V, Hash, Eq>& reg, K key, V value = V()) {
-  return name(std::make_shared<const detail::via_name<K, V, Hash, Eq>>(reg, std::move(key), std::move(value)));
+  return detail::name_access::make(
+      std::make_shared<const detail::via_name<K, V, Hash, Eq>>(reg, std::move(key), std::move(value)));
 }
 /// via with a key given as a string literal for a registry of std::string.
 template <class V, class Hash, class Eq>

@@ -157,73 +157,32 @@ extra_args extra_arguments(T... v) {
 template <class... T>
 struct with_extra {};
 
-/// How a supervisor starts a child: a copyable, type-erased start function.
-/// Make one with start_fn (the child acknowledges its init) or spawn_fn (the
-/// child is ready as soon as it exists).
-class child_start {
- public:
-  struct impl {
-    virtual ~impl() = default;
-    /// Spawns the child from the calling process `sup`, linked, with the
-    /// acknowledgement slot `ack` (nullptr for spawn_fn children), and the
-    /// supervisor's extra arguments. Throws std::invalid_argument when the
-    /// extra arguments are not those the start function takes.
-    /// Returns the child's pid, or the error of a name it could not take
-    /// (errc::already_started with the holder; errc::noproc for a registry
-    /// that is not running): the child then never ran.
-    virtual result<pid> spawn(detail::reply_slot* ack, detail::process_base& sup, const spawn_options& o,
-                      const extra_args& extra) const = 0;
-    bool acks = true;
-  };
-
-  child_start() noexcept = default;
-  explicit child_start(std::shared_ptr<const impl> i) noexcept : impl_(std::move(i)) {}
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
-  const impl* get() const noexcept { return impl_.get(); }
-
- private:
-  std::shared_ptr<const impl> impl_;
-};
-
+class child_start;
 namespace detail {
-[[noreturn]] void wrong_extra_arguments(const extra_args& given, const char* expected);
-
+struct child_starter;  // detail/child_start.hpp
 template <class Extra, class F, class... A>
 class child_start_of;
-
-template <class... E, class F, class... A>
-class child_start_of<std::tuple<E...>, F, A...> final : public child_start::impl {
- public:
-  child_start_of(bool acks, F f, A... a) : f_(std::move(f)), args_(std::move(a)...) { this->acks = acks; }
-  result<pid> spawn(reply_slot* ack, process_base& sup, const spawn_options& o,
-                    const extra_args& extra) const override {
-    using want = std::tuple<E...>;
-    if (sizeof...(E) == 0 ? !extra.empty() : extra.tag() != tag_of<want>())
-      wrong_extra_arguments(extra, sizeof...(E) == 0 ? "none" : type_name_of<want>());
-    // Each start gets fresh copies: the spec outlives any one child.
-    error refused;
-    pid child = std::apply(
-        [&](const auto&... a) {
-          if constexpr (sizeof...(E) == 0) {
-            return pid(spawn_with_ack(ack, &refused, nullptr, &sup, o, F(f_), a...).pid);
-          } else {
-            return std::apply(
-                [&](const auto&... x) {
-                  return pid(spawn_with_ack(ack, &refused, nullptr, &sup, o, F(f_), x..., a...).pid);
-                },
-                *static_cast<const want*>(extra.values()));
-          }
-        },
-        args_);
-    if (!child) return refused;
-    return child;
-  }
-
- private:
-  F f_;
-  std::tuple<A...> args_;
+/// Makes a child_start from a starter, and reads its starter (the library only).
+struct child_start_access {
+  static child_start make(std::shared_ptr<const child_starter> s) noexcept;
+  static const child_starter* starter(const child_start& c) noexcept;
 };
 }  // namespace detail
+
+/// How a supervisor starts a child: a copyable, type-erased start function.
+/// Make one with start_fn (the child acknowledges its init) or spawn_fn (the
+/// child is ready as soon as it exists); the default one starts nothing (a
+/// child spec with it is an invalid_spec).
+class child_start {
+ public:
+  child_start() noexcept = default;
+  explicit operator bool() const noexcept { return starter_ != nullptr; }
+
+ private:
+  friend struct detail::child_start_access;
+  explicit child_start(std::shared_ptr<const detail::child_starter> s) noexcept : starter_(std::move(s)) {}
+  std::shared_ptr<const detail::child_starter> starter_;
+};
 
 /// A child started as with start_link: the supervisor waits until the child
 /// calls init_ack (or init_ignore / init_fail, or ends). Servers and
@@ -232,14 +191,14 @@ class child_start_of<std::tuple<E...>, F, A...> final : public child_start::impl
 template <class F, class... A>
 child_start start_fn(F&& f, A&&... args) {
   using impl = detail::child_start_of<std::tuple<>, std::decay_t<F>, std::decay_t<A>...>;
-  return child_start(std::make_shared<const impl>(true, std::forward<F>(f), std::forward<A>(args)...));
+  return detail::child_start_access::make(std::make_shared<const impl>(true, std::forward<F>(f), std::forward<A>(args)...));
 }
 /// start_fn for a child of a dynamic supervisor with extra arguments: they
 /// come first, then `args`.
 template <class... E, class F, class... A>
 child_start start_fn(with_extra<E...>, F&& f, A&&... args) {
   using impl = detail::child_start_of<std::tuple<E...>, std::decay_t<F>, std::decay_t<A>...>;
-  return child_start(std::make_shared<const impl>(true, std::forward<F>(f), std::forward<A>(args)...));
+  return detail::child_start_access::make(std::make_shared<const impl>(true, std::forward<F>(f), std::forward<A>(args)...));
 }
 
 /// A child that needs no acknowledgement (a plain process, as spawn_link):
@@ -247,12 +206,12 @@ child_start start_fn(with_extra<E...>, F&& f, A&&... args) {
 template <class F, class... A>
 child_start spawn_fn(F&& f, A&&... args) {
   using impl = detail::child_start_of<std::tuple<>, std::decay_t<F>, std::decay_t<A>...>;
-  return child_start(std::make_shared<const impl>(false, std::forward<F>(f), std::forward<A>(args)...));
+  return detail::child_start_access::make(std::make_shared<const impl>(false, std::forward<F>(f), std::forward<A>(args)...));
 }
 template <class... E, class F, class... A>
 child_start spawn_fn(with_extra<E...>, F&& f, A&&... args) {
   using impl = detail::child_start_of<std::tuple<E...>, std::decay_t<F>, std::decay_t<A>...>;
-  return child_start(std::make_shared<const impl>(false, std::forward<F>(f), std::forward<A>(args)...));
+  return detail::child_start_access::make(std::make_shared<const impl>(false, std::forward<F>(f), std::forward<A>(args)...));
 }
 
 /// A child specification (OTP's child_spec map).
@@ -513,3 +472,6 @@ const char* to_string(child_type t) noexcept;
 const char* to_string(restart_type r) noexcept;
 
 }  // namespace otp
+
+// How the start functions above spawn a child, declared above.
+#include <otp/detail/child_start.hpp>
