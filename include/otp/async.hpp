@@ -42,109 +42,17 @@
 // (otp/detail/temporaries.hpp). async_nolink, which is awaited itself, is
 // checked.
 
-#include <otp/request.hpp>
 #include <otp/dynamic_supervisor.hpp>
+#include <otp/request.hpp>
 #include <otp/supervisor.hpp>
 #include <otp/task.hpp>
+#include <otp/detail/task_process.hpp>
 
 #include <memory>
 #include <type_traits>
 #include <utility>
 
 namespace otp {
-
-namespace detail {
-
-template <class F>
-struct task_value {
-  using ret = std::invoke_result_t<F&>;
-  template <class T>
-  struct unwrap {
-    using type = T;
-  };
-  template <class T, class M>
-  struct unwrap<task<T, M>> {
-    using type = T;
-  };
-  using type = typename unwrap<ret>::type;
-};
-
-/// A task's reply slot: the task holds it as its acknowledgement slot, so its
-/// end (before it answered) answers it with its exit reason.
-template <class T>
-struct task_slot final : reply_value<T> {
-  void owner_ended(const exit_reason& r) noexcept override { this->end(r); }
-};
-
-/// Writes the task's value into its slot (held as the process's ack).
-template <class T, class... V>
-void deliver_task_value(V&&... v) {
-  process_base& p = current_or_throw("otp::async");
-  auto* slot = static_cast<task_slot<T>*>(std::exchange(p.ack, nullptr));
-  if (slot->claim()) {
-    slot->value.emplace(std::forward<V>(v)...);
-    slot->publish();
-  }
-  slot->release();
-}
-
-/// The task's process.
-// GCC warns when a coroutine frame holds a parameter of a type with no
-// linkage (a lambda); the frame never crosses a translation unit.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wsubobject-linkage"
-#endif
-template <class T, class F>
-process<> task_main(F fn) {
-  using ret = std::invoke_result_t<F&>;
-  if constexpr (std::is_void_v<T>) {
-    if constexpr (std::is_void_v<ret>)
-      std::invoke(fn);
-    else
-      co_await std::invoke(fn);
-    deliver_task_value<void>();
-  } else if constexpr (std::is_same_v<ret, T>) {
-    deliver_task_value<T>(std::invoke(fn));
-  } else {
-    deliver_task_value<T>(co_await std::invoke(fn));
-  }
-  co_return;
-}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-/// The slot of a new task: held by the caller (the waiter) and by the task.
-template <class T>
-task_slot<T>* new_task_slot(process_base& caller) {
-  auto* s = new task_slot<T>;
-  s->waiter = pid_of(caller);
-  return s;
-}
-
-/// A child start that hands its task the reply slot (async_nolink).
-template <class T, class F>
-class task_start final : public child_starter {
- public:
-  task_start(task_slot<T>* slot, F fn) : slot_(slot), fn_(std::move(fn)) {
-    slot_->retain();
-    this->acks = false;
-  }
-  ~task_start() override { slot_->release(); }
-  result<pid> spawn(reply_slot*, process_base& sup, const spawn_options& o, const extra_args&) const override {
-    error refused;
-    pid child(spawn_with_ack(slot_, &refused, nullptr, &sup, o, &task_main<T, F>, F(fn_)).pid);
-    if (!child) return refused;
-    return child;
-  }
-
- private:
-  task_slot<T>* slot_;
-  F fn_;
-};
-
-}  // namespace detail
 
 /// A running task (see the top of this header). Move-only; await it once,
 /// from the process that started it.
@@ -153,30 +61,38 @@ class async_task {
  public:
   using value_type = T;
   async_task() noexcept = default;
-  async_task(otp::pid p, detail::task_slot<T>* slot) noexcept : pid_(std::move(p)), slot_(slot) {}
-  async_task(async_task&& o) noexcept : pid_(std::move(o.pid_)), slot_(std::exchange(o.slot_, nullptr)) {}
+  async_task(async_task&&) noexcept = default;
   async_task& operator=(async_task o) noexcept {
     std::swap(pid_, o.pid_);
-    std::swap(slot_, o.slot_);
-    return *this;
+    slot_.swap(o.slot_);
+    return *this;  // o, now holding the old task, gives it up
   }
   ~async_task() {
-    if (slot_) {
-      slot_->abandon();  // a value that comes later is dropped
-      slot_->release();
-    }
+    if (slot_) slot_->abandon();  // a value that comes later is dropped
   }
   /// The task's process.
   const otp::pid& pid() const noexcept { return pid_; }
-  explicit operator bool() const noexcept { return slot_ != nullptr; }
-
-  /// Internal: hands the slot (and the reference) to an awaiter.
-  detail::task_slot<T>* release() noexcept { return std::exchange(slot_, nullptr); }
+  /// False once awaited (or moved from).
+  explicit operator bool() const noexcept { return bool(slot_); }
 
  private:
+  friend struct detail::task_access;
+  async_task(otp::pid p, detail::intrusive_ref<detail::task_slot<T>> slot) noexcept
+      : pid_(std::move(p)), slot_(std::move(slot)) {}
   otp::pid pid_;
-  detail::task_slot<T>* slot_ = nullptr;
+  detail::intrusive_ref<detail::task_slot<T>> slot_;
 };
+
+namespace detail {
+template <class T>
+async_task<T> task_access::make(pid p, task_slot_ref<T> slot) noexcept {
+  return async_task<T>(std::move(p), std::move(slot));
+}
+template <class T>
+task_slot_ref<T> task_access::take(async_task<T>& t) noexcept {
+  return std::move(t.slot_);
+}
+}  // namespace detail
 
 /// Runs `fn()` in a new process linked to the caller and returns its handle
 /// at once. Inside a process only (outside one: a broken contract, OTP_ASSERT).
@@ -184,17 +100,12 @@ template <class F>
 async_task<typename detail::task_value<std::decay_t<F>>::type> async(F&& fn) {
   using T = typename detail::task_value<std::decay_t<F>>::type;
   detail::process_base& me = detail::current_or_throw("otp::async");
-  auto* slot = detail::new_task_slot<T>(me);
+  auto slot = detail::new_task_slot<T>(me);
   spawn_options o;
   o.link = true;
-  try {
-    auto child = detail::spawn_with_ack(slot, nullptr, nullptr, &me, o, &detail::task_main<T, std::decay_t<F>>,
-                                        std::decay_t<F>(std::forward<F>(fn)));
-    return async_task<T>(otp::pid(child.pid), slot);
-  } catch (...) {
-    slot->release();
-    throw;
-  }
+  auto child = detail::spawn_with_ack(slot.get(), nullptr, nullptr, &me, o, &detail::task_main<T, std::decay_t<F>>,
+                                      std::decay_t<F>(std::forward<F>(fn)));
+  return detail::task_access::make(otp::pid(child.pid), std::move(slot));
 }
 
 /// Waits for the task's value (see the top of this header).
@@ -202,13 +113,10 @@ template <class T>
 detail::request_awaiter<T> await(async_task<T> t, duration timeout = config::default_call_timeout) {
   if (!t) return detail::request_awaiter<T>(error(errc::noproc, exit_reason::noproc()));
   auto* me = detail::current();
-  auto* slot = t.release();
+  auto slot = detail::task_access::take(t);
   // The slot is the starter's: only the process that started the task may await it.
-  if (!me || slot->waiter.get() != me->core) {
-    slot->release();
-    return detail::request_awaiter<T>(error(errc::not_owner));
-  }
-  return detail::request_awaiter<T>(static_cast<detail::reply_value<T>*>(slot), timeout);
+  if (!me || slot->waiter.get() != me->core) return detail::request_awaiter<T>(error(errc::not_owner));
+  return detail::request_awaiter<T>(static_cast<detail::reply_value<T>*>(slot.detach()), timeout);
 }
 
 // ---------------------------------------------------------------- task supervisors
@@ -219,30 +127,6 @@ inline auto start_task_supervisor(dynamic_supervisor_options opts = {}, start_op
   return start_dynamic_supervisor(std::move(opts), std::move(o));
 }
 
-namespace detail {
-template <class T>
-class nolink_start {
- public:
-  nolink_start(flat_request<pid> inner, task_slot<T>* slot) noexcept : inner_(std::move(inner)), slot_(slot) {}
-  nolink_start(nolink_start&& o) noexcept : inner_(std::move(o.inner_)), slot_(std::exchange(o.slot_, nullptr)) {}
-  ~nolink_start() {
-    if (slot_) slot_->release();
-  }
-  void bind(process_base& p) noexcept { inner_.bind(p); }
-  bool await_ready() { return inner_.await_ready(); }
-  void await_suspend(std::coroutine_handle<> h) { inner_.await_suspend(h); }
-  result<async_task<T>> await_resume() {
-    auto r = inner_.await_resume();
-    if (!r) return r.error();
-    return async_task<T>(std::move(r).value(), std::exchange(slot_, nullptr));
-  }
-
- private:
-  flat_request<pid> inner_;
-  task_slot<T>* slot_;
-};
-}  // namespace detail
-
 /// Starts `fn()` as a temporary child of the task supervisor `sup`, not
 /// linked to the caller, and returns its handle once it is started. A crash
 /// of the task reaches the caller only through await (errc::exited with the
@@ -252,11 +136,11 @@ template <class F>
 detail::guarded<detail::nolink_start<typename detail::task_value<std::decay_t<F>>::type>, F> async_nolink(
     const dynamic_supervisor_ref& sup, F&& fn) {
   using T = typename detail::task_value<std::decay_t<F>>::type;
-  auto* slot = detail::new_task_slot<T>(detail::current_or_throw("otp::async_nolink"));
+  auto slot = detail::new_task_slot<T>(detail::current_or_throw("otp::async_nolink"));
   child_start start = detail::child_start_access::make(
       std::make_shared<const detail::task_start<T, std::decay_t<F>>>(slot, std::forward<F>(fn)));
   auto req = start_child(sup, child_spec("task", std::move(start), restart_type::temporary));
-  return detail::guarded<detail::nolink_start<T>, F>(detail::nolink_start<T>(std::move(req), slot));
+  return detail::guarded<detail::nolink_start<T>, F>(detail::nolink_start<T>(std::move(req), std::move(slot)));
 }
 
 }  // namespace otp
