@@ -88,29 +88,41 @@ class agent {
   agent() noexcept = default;
   explicit agent(server_ref<server_type> s) noexcept : s_(std::move(s)) {}
 
-  /// fn(const V&) -> R runs in the agent; returns result<R>.
+  /// fn(const V&) -> R runs in the agent. co_await completes with
+  /// result<R>: fn's value; errc::noproc (no agent), errc::exited (it died
+  /// meanwhile, fn's exception included), errc::timeout (fn may still run;
+  /// its value is dropped). A caller ended while waiting stops waiting; fn
+  /// still runs. Awaited inside a process.
   template <class F>
   auto get(F&& fn, duration timeout = config::default_call_timeout) const {
     return op<typename server_type::template get_op<std::decay_t<F>>, F>(std::forward<F>(fn), timeout);
   }
-  /// fn(V&) changes the value; returns result<void> once it ran.
+  /// fn(V&) changes the value. co_await completes with result<void> once it
+  /// ran; the errors, cancellation and thread safety of get.
   template <class F>
   auto update(F&& fn, duration timeout = config::default_call_timeout) const {
     return op<typename server_type::template update_op<std::decay_t<F>>, F>(std::forward<F>(fn), timeout);
   }
-  /// fn(V&) -> R may change the value and returns what the caller gets: result<R>.
+  /// fn(V&) -> R may change the value and returns what the caller gets.
+  /// co_await completes with result<R>; the errors, cancellation and thread
+  /// safety of get.
   template <class F>
   auto get_and_update(F&& fn, duration timeout = config::default_call_timeout) const {
     return op<typename server_type::template get_and_update_op<std::decay_t<F>>, F>(std::forward<F>(fn), timeout);
   }
-  /// fn(V&) runs in the agent later; no waiting (a dead agent drops it).
+  /// fn(V&) runs in the agent later; no waiting. Returns how the send went
+  /// (a dead agent drops it: send_status::dropped). From any thread, inside
+  /// or outside a process.
   template <class F>
   send_status cast(F&& fn) const {
     return otp::cast(s_, std::in_place_type<typename server_type::template cast_op<std::decay_t<F>>>,
                      std::forward<F>(fn))
         .status();
   }
-  /// Stops the agent (otp::stop): result<void>.
+  /// Stops the agent as otp::stop stops a server: co_await completes with
+  /// result<void> once it ended (errc::noproc, errc::exited with another
+  /// reason, errc::timeout: it goes on stopping). A caller ended while
+  /// waiting stops waiting; the agent still stops. Awaited inside a process.
   auto stop(exit_reason reason = exit_reason::normal(), duration timeout = duration::max()) const {
     return otp::stop(s_, std::move(reason), timeout);
   }
@@ -149,8 +161,11 @@ struct to_agent {
 }  // namespace detail
 
 /// Starts an agent whose value is `init()`, run inside the new process,
-/// linked to the caller (`o`: a name, no link, a start timeout). Returns its
-/// handle, or errc::start_failed when init throws.
+/// linked to the caller (`o`: a name, no link, a start timeout). co_await
+/// completes with its handle; errc::start_failed when init throws (with the
+/// exception as the reason), errc::already_started when the name is taken,
+/// errc::timeout. As start_link: a caller ended while waiting takes the
+/// agent down through the link. Awaited inside a process.
 template <class F>
 auto start_agent(F&& init, const start_options& o = {}) {
   using V = std::decay_t<std::invoke_result_t<std::decay_t<F>&>>;

@@ -50,8 +50,24 @@
 // writes the pid index first, so whatever happens in between, the entry can
 // be found from its process. A refused register (already_registered)
 // changes neither.
+//
+// Thread safety and cancellation, operation by operation:
+//   lookup, find, whereis, visit, keys, values, match, count_match, count,
+//   dispatch, meta, running     any thread, inside or outside a process;
+//                               never block, never suspend
+//   register_self, unregister_self, unregister_match, update_value
+//                               act for the calling process (outside one: a
+//                               broken contract, OTP_ASSERT); they take the
+//                               partition's lock briefly and never suspend,
+//                               so there is nothing to cancel
+//   put_meta                    any thread (a short spin lock)
+//   listen, with_meta           configuration: before start, from one thread
+//   start, stop                 awaited inside a process; what a caller's
+//                               end does to them is said where they are
+//                               declared
+// The registry handle itself is a value: copy it to any thread.
 
-#include <otp/detail/registry_core.hpp>
+#include <otp/detail/registry_types.hpp>
 #include <otp/name.hpp>
 #include <otp/supervisor.hpp>
 
@@ -79,292 +95,12 @@ struct registry_event {
 };
 
 namespace detail {
-
-inline std::size_t mix(std::uint64_t x) noexcept {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  return static_cast<std::size_t>(x);
-}
-inline std::size_t hash_pid(const pid& p) noexcept { return mix(p.id()); }
-
-/// The two indexes of a partition, over one set of entries: each entry is
-/// in a key chain and in a pid chain. Readers walk either without locks
-/// while one writer at a time (the partition's lock holder) changes them.
-/// Entries are immutable once linked, apart from their links; growing
-/// copies the entries into new bucket arrays, so a reader on the old ones
-/// still sees every entry. An Entry has next_key, key_hash, next_pid and
-/// owner (a pid), derives from ebr::retired, and is copy-constructible (the copy
-/// unlinked).
-template <class Entry>
-class entry_index {
-  struct arrays : ebr::retired {
-    explicit arrays(std::size_t n) : mask(n - 1), by_key(new std::atomic<Entry*>[n]), by_pid(new std::atomic<Entry*>[n]) {
-      for (std::size_t i = 0; i < n; ++i) {
-        by_key[i].store(nullptr, std::memory_order_relaxed);
-        by_pid[i].store(nullptr, std::memory_order_relaxed);
-      }
-    }
-    std::size_t mask;
-    std::unique_ptr<std::atomic<Entry*>[]> by_key;
-    std::unique_ptr<std::atomic<Entry*>[]> by_pid;
-  };
-
- public:
-  entry_index() : arr_(new arrays(16)) {}
-  entry_index(const entry_index&) = delete;
-  entry_index& operator=(const entry_index&) = delete;
-  /// Only once no reader can reach the index.
-  ~entry_index() {
-    arrays* a = arr_.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i <= a->mask; ++i)
-      for (Entry* e = a->by_key[i].load(std::memory_order_relaxed); e;) {
-        Entry* next = e->next_key.load(std::memory_order_relaxed);
-        delete e;
-        e = next;
-      }
-    delete a;
-  }
-
-  // ---- readers (inside an ebr::guard) ----
-  Entry* first_by_key(std::size_t h) const noexcept {
-    arrays* a = arr_.load(std::memory_order_acquire);
-    return a->by_key[h & a->mask].load(std::memory_order_acquire);
-  }
-  static Entry* next_by_key(const Entry* e) noexcept { return e->next_key.load(std::memory_order_acquire); }
-  Entry* first_by_pid(std::size_t h) const noexcept {
-    arrays* a = arr_.load(std::memory_order_acquire);
-    return a->by_pid[h & a->mask].load(std::memory_order_acquire);
-  }
-  static Entry* next_by_pid(const Entry* e) noexcept { return e->next_pid.load(std::memory_order_acquire); }
-  template <class F>
-  void for_each(F&& f) const {
-    arrays* a = arr_.load(std::memory_order_acquire);
-    for (std::size_t i = 0; i <= a->mask; ++i)
-      for (Entry* e = a->by_key[i].load(std::memory_order_acquire); e; e = next_by_key(e)) f(*e);
-  }
-
-  // ---- the writer ----
-  /// Links `e` into both indexes, the pid index first.
-  void insert(Entry* e, ebr::retire_list& garbage) {
-    arrays* a = arr_.load(std::memory_order_relaxed);
-    if (size_ * 2 > a->mask) a = grow(a, garbage);  // load factor at most 1/2
-    push(a->by_pid[hash_pid(e->owner) & a->mask], e, &Entry::next_pid);
-    push(a->by_key[e->key_hash & a->mask], e, &Entry::next_key);
-    ++size_;
-  }
-  /// Unlinks `e` from both indexes and retires it.
-  void erase(Entry* e, ebr::retire_list& garbage) noexcept {
-    arrays* a = arr_.load(std::memory_order_relaxed);
-    link_to(a->by_key[e->key_hash & a->mask], e, &Entry::next_key)
-        .store(e->next_key.load(std::memory_order_relaxed), std::memory_order_release);
-    link_to(a->by_pid[hash_pid(e->owner) & a->mask], e, &Entry::next_pid)
-        .store(e->next_pid.load(std::memory_order_relaxed), std::memory_order_release);
-    --size_;
-    garbage.push(e, &free_entry);
-  }
-  /// Puts `fresh` (same key and process) where `old` is, and retires `old`.
-  void replace(Entry* old, Entry* fresh, ebr::retire_list& garbage) noexcept {
-    arrays* a = arr_.load(std::memory_order_relaxed);
-    fresh->next_key.store(old->next_key.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    fresh->next_pid.store(old->next_pid.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    link_to(a->by_pid[hash_pid(old->owner) & a->mask], old, &Entry::next_pid).store(fresh, std::memory_order_release);
-    link_to(a->by_key[old->key_hash & a->mask], old, &Entry::next_key).store(fresh, std::memory_order_release);
-    garbage.push(old, &free_entry);
-  }
-  std::size_t size() const noexcept { return size_; }
-
- private:
-  using link = std::atomic<Entry*> Entry::*;
-  static void free_entry(ebr::retired* r) noexcept { delete static_cast<Entry*>(r); }
-  static void free_arrays(ebr::retired* r) noexcept { delete static_cast<arrays*>(r); }
-
-  static void push(std::atomic<Entry*>& head, Entry* e, link next) noexcept {
-    (e->*next).store(head.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    head.store(e, std::memory_order_release);
-  }
-  /// The pointer in the chain from `head` that points at `e`.
-  static std::atomic<Entry*>& link_to(std::atomic<Entry*>& head, Entry* e, link next) noexcept {
-    std::atomic<Entry*>* at = &head;
-    for (Entry* x = at->load(std::memory_order_relaxed); x != e; x = at->load(std::memory_order_relaxed))
-      at = &(x->*next);
-    return *at;
-  }
-
-  arrays* grow(arrays* old, ebr::retire_list& garbage) {
-    auto fresh = std::make_unique<arrays>((old->mask + 1) * 2);
-    std::vector<Entry*> copies;  // undone if a copy throws
-    copies.reserve(size_);
-    try {
-      for (std::size_t i = 0; i <= old->mask; ++i)
-        for (Entry* e = old->by_key[i].load(std::memory_order_relaxed); e;
-             e = e->next_key.load(std::memory_order_relaxed)) {
-          Entry* c = new Entry(*e);
-          copies.push_back(c);
-          push(fresh->by_pid[hash_pid(c->owner) & fresh->mask], c, &Entry::next_pid);
-          push(fresh->by_key[c->key_hash & fresh->mask], c, &Entry::next_key);
-        }
-    } catch (...) {
-      for (Entry* c : copies) delete c;
-      throw;
-    }
-    arrays* a = fresh.release();
-    arr_.store(a, std::memory_order_release);
-    for (std::size_t i = 0; i <= old->mask; ++i)
-      for (Entry* e = old->by_key[i].load(std::memory_order_relaxed); e;) {
-        Entry* next = e->next_key.load(std::memory_order_relaxed);
-        garbage.push(e, &free_entry);
-        e = next;
-      }
-    garbage.push(old, &free_arrays);
-    return a;
-  }
-
-  std::atomic<arrays*> arr_;
-  std::size_t size_ = 0;
-};
-
-
 template <class K, class V, class Hash, class Eq>
-struct registry_types {
-  using event = registry_event<K, V>;
-  using listener = std::function<void(const event&)>;
-
-  // What a lookup by key reads (next_key, key_hash, key) comes first, in
-  // one cache line for small keys; the reclamation header, used only once
-  // unlinked, after.
-  struct entry;
-  struct entry_fields {
-    entry_fields(std::size_t h, K&& k, pid&& o, V&& v)
-        : key_hash(h), key(std::move(k)), owner(std::move(o)), value(std::move(v)) {}
-    entry_fields(std::size_t h, const K& k, pid&& o, const V& v) : key_hash(h), key(k), owner(std::move(o)), value(v) {}
-    entry_fields(const entry_fields& o)
-        : key_hash(o.key_hash), key(o.key), owner(o.owner), value(o.value) {}
-    std::atomic<entry*> next_key{nullptr};
-    std::size_t key_hash;
-    K key;
-    pid owner;
-    [[no_unique_address]] V value;  // nothing for a registry of names only
-    std::atomic<entry*> next_pid{nullptr};  // the pid chain's bucket: hash_pid(owner)
-  };
-  /// One registration: in its partition's key index and pid index.
-  struct entry : entry_fields, ebr::retired, pooled {
-    using entry_fields::entry_fields;
-  };
-  struct meta_map : ebr::retired {
-    std::map<std::string, std::any, std::less<>> values;
-  };
-
-  struct reg_state;
-
-  struct reg_partition final : registry_partition_base {
-    explicit reg_partition(reg_state& s) : registry_partition_base(s) {}
-    const reg_state& st() const noexcept { return static_cast<const reg_state&>(*state); }
-    entry_index<entry> index;
-
-    entry* find_key(std::size_t h, const K& k, const pid* owner = nullptr) const {
-      for (entry* e = index.first_by_key(h); e; e = index.next_by_key(e))
-        if (e->key_hash == h && st().eq(e->key, k) && (!owner || e->owner == *owner)) return e;
-      return nullptr;
-    }
-    /// Writer: adds an entry to both indexes.
-    void add_entry(entry* e) {
-      index.insert(e, garbage);
-      entries.store(entries.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    }
-    /// Writer: removes an entry from both indexes.
-    void remove_entry(entry* e) noexcept {
-      index.erase(e, garbage);
-      entries.store(entries.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-    }
-
-    void drop_pid(const pid& p) noexcept override {
-      std::vector<K> gone;
-      {
-        std::lock_guard l(lock);
-        const std::size_t h = hash_pid(p);
-        std::vector<entry*> mine;
-        for (entry* e = index.first_by_pid(h); e; e = index.next_by_pid(e))
-          if (e->owner == p) mine.push_back(e);
-        for (entry* e : mine) {
-          if (!st().listeners.empty()) gone.push_back(e->key);
-          remove_entry(e);
-        }
-      }
-      for (auto& k : gone) st().tell(event{event::kind::unregistered, std::move(k), p, std::nullopt});
-    }
-
-    std::vector<pid> close_partition() noexcept override {
-      std::vector<pid> out;
-      std::lock_guard l(lock);
-      closed = true;
-      index.for_each([&](const entry& e) { out.push_back(e.owner); });
-      return out;
-    }
-  };
-
-  struct reg_state final : registry_state_base {
-    reg_state(std::size_t n, registry_keys k, bool pid_spread, std::vector<listener> ls, meta_map* m)
-        : kind(k), by_pid(pid_spread), listeners(std::move(ls)), meta(m) {
-      parts.reserve(n);
-      for (std::size_t i = 0; i < n; ++i) parts.push_back(std::make_unique<reg_partition>(*this));
-    }
-    ~reg_state() override { delete meta.load(std::memory_order_relaxed); }
-
-    std::size_t partition_count() const noexcept override { return parts.size(); }
-    registry_partition_base& partition(std::size_t i) noexcept override { return *parts[i]; }
-    reg_partition& part_for(std::size_t h) noexcept {
-      // The mixed hash scaled to [0, n): no division on the lookup path.
-      return *parts[static_cast<std::size_t>(((mix(h) >> 32) * parts.size()) >> 32)];
-    }
-    /// Where `owner` writes an entry under a key hashing to `h`.
-    reg_partition& part_for(std::size_t h, std::uint64_t owner) noexcept {
-      return by_pid ? part_for(owner * 0x9E3779B97F4A7C15ull) : part_for(h);
-    }
-    void tell(const event& e) const noexcept {
-      for (auto& l : listeners) {
-        try {
-          l(e);
-        } catch (...) {  // a listener's message could not be made: the registry goes on
-        }
-      }
-    }
-
-    registry_keys kind;
-    bool by_pid;  ///< partitioned by process (duplicate keys, registry_partitioning::by_pid)
-    Hash hash;
-    Eq eq;
-    std::vector<std::unique_ptr<reg_partition>> parts;
-    std::vector<listener> listeners;
-    std::atomic<meta_map*> meta;
-    spin_lock meta_lock;
-  };
-
-  struct name final : registry_name_base {
-    explicit name(registry_options o) : registry_name_base(o) {}
-    registry_state_base* make_state(std::size_t partitions) override {
-      auto m = std::make_unique<meta_map>();
-      m->values = initial_meta;
-      const bool by_pid = options.keys == registry_keys::duplicate &&
-                          options.partition_by == registry_partitioning::by_pid;
-      auto* s = new reg_state(partitions, options.keys, by_pid, listeners, m.get());
-      m.release();
-      return s;
-    }
-    std::vector<listener> listeners;
-    std::map<std::string, std::any, std::less<>> initial_meta;
-  };
-};
-
+struct via_name;  // a name in a registry (detail/registry_ops.hpp)
 }  // namespace detail
 
 /// A process registry (see the top of this header). K and V must be
 /// copyable; Hash and Eq as for std::unordered_map.
-namespace detail {
-template <class K, class V, class Hash, class Eq>
-struct via_name;  // a name in a registry (below)
-}  // namespace detail
-
 template <class K, class V = std::monostate, class Hash = std::hash<K>, class Eq = std::equal_to<K>>
 class registry {
   using types = detail::registry_types<K, V, Hash, Eq>;
@@ -407,7 +143,8 @@ class registry {
   /// Starts the registry linked to the caller (start_options as for
   /// start_opt): the registry's pid, once its partitions run. Fails with
   /// errc::start_failed, reason {already_started,...}, when this name runs
-  /// already.
+  /// already. Cancellation as for start_link: a caller ended while waiting
+  /// takes the starting registry down through the link.
   auto start(start_options o = {}) const {
     return otp::start_opt(o, &detail::registry_main, std::shared_ptr<detail::registry_name_base>(name_));
   }
@@ -468,64 +205,14 @@ class registry {
   /// satisfies `pred` (Elixir's unregister_match/4); returns how many. `pred`
   /// runs under the partition's writer lock: keep it to a comparison.
   template <class Pred>
-  std::size_t unregister_match(const K& key, Pred pred) const {
-    detail::process_base& self = detail::current_or_throw("otp::registry::unregister_self");
-    detail::ebr::guard g;
-    state* st = current();
-    if (!st) return 0;
-    const std::size_t h = st->hash(key);
-    auto& part = st->part_for(h, self.id);
-    std::size_t removed = 0;
-    {
-      std::lock_guard l(part.lock);
-      if (part.closed) return 0;
-      for (auto* n = part.index.first_by_key(h); n;) {
-        auto* next = part.index.next_by_key(n);
-        if (n->key_hash == h && n->owner.get() == self.core && st->eq(n->key, key) && pred(std::as_const(n->value))) {
-          part.remove_entry(n);
-          ++removed;
-        }
-        n = next;
-      }
-    }
-    if (removed == 0) return 0;
-    detail::left(self, part, removed);
-    if (!st->listeners.empty())
-      for (std::size_t i = 0; i < removed; ++i)
-        st->tell(event{event::kind::unregistered, key, detail::pid_of(self), std::nullopt});
-    return removed;
-  }
+  std::size_t unregister_match(const K& key, Pred pred) const;
 
   /// Unique keys only: replaces the value of the calling process's entry
   /// under `key` with f(old value); returns {new, old}. errc::not_owner when
   /// the caller does not hold the key, errc::wrong_key_kind on a duplicate
   /// registry, errc::noproc when it is not running.
   template <class F>
-  result<std::pair<V, V>> update_value(const K& key, F f) const {
-    detail::process_base& self = detail::current_or_throw("otp::registry::update_value");
-    detail::ebr::guard g;
-    state* st = current();
-    if (!st) return error(errc::noproc, exit_reason::noproc());
-    if (st->kind != registry_keys::unique) return error(errc::wrong_key_kind);
-    const std::size_t h = st->hash(key);
-    auto& part = st->part_for(h);
-    const pid me = detail::pid_of(self);
-    auto* found = part.find_key(h, key, &me);
-    if (!found) return error(errc::not_owner);
-    // Only this process changes its entry, so the value read here is the one
-    // replaced below; f runs outside the lock (it is the caller's code).
-    V previous = found->value;
-    V updated = f(std::as_const(previous));
-    auto fresh = std::make_unique<typename types::entry>(h, key, pid(me), updated);
-    {
-      std::lock_guard l(part.lock);
-      if (part.closed) return error(errc::noproc, exit_reason::noproc());
-      auto* old = part.find_key(h, key, &me);  // again: a grow may have copied it meanwhile
-      if (!old) return error(errc::not_owner);
-      part.index.replace(old, fresh.release(), part.garbage);
-    }
-    return std::pair<V, V>(std::move(updated), std::move(previous));
-  }
+  result<std::pair<V, V>> update_value(const K& key, F f) const;
 
   // ---- reads: from anywhere, without locks ----
 
@@ -557,37 +244,9 @@ class registry {
   /// (no copies): keep f short, and do not register or unregister in it.
   /// Returns how many entries there were.
   template <class F>
-  std::size_t visit(const K& key, F&& f) const {
-    detail::ebr::guard g;
-    state* st = current();
-    if (!st) return 0;
-    const std::size_t h = st->hash(key);
-    std::size_t n = 0;
-    auto scan = [&](const typename types::reg_partition& part) {
-      for (auto* x = part.index.first_by_key(h); x; x = part.index.next_by_key(x))
-        if (x->key_hash == h && st->eq(x->key, key)) {
-          f(std::as_const(x->owner), std::as_const(x->value));
-          ++n;
-        }
-    };
-    if (st->by_pid)
-      for (auto& part : st->parts) scan(*part);
-    else
-      scan(st->part_for(h));
-    return n;
-  }
+  std::size_t visit(const K& key, F&& f) const;
   /// The keys `p` holds here, in no particular order (Elixir's keys/2).
-  std::vector<K> keys(const pid& p) const {
-    std::vector<K> out;
-    detail::ebr::guard g;
-    state* st = current();
-    if (!st || !p) return out;
-    const std::size_t h = detail::hash_pid(p);
-    for (auto& part : st->parts)
-      for (auto* n = part->index.first_by_pid(h); n; n = part->index.next_by_pid(n))
-        if (n->owner == p) out.push_back(n->key);
-    return out;
-  }
+  std::vector<K> keys(const pid& p) const;
   /// The values `p` holds under `key` (Elixir's values/3).
   std::vector<V> values(const K& key, const pid& p) const {
     std::vector<V> out;
@@ -613,14 +272,7 @@ class registry {
     return n;
   }
   /// All entries (Elixir's count/1).
-  std::size_t count() const {
-    detail::ebr::guard g;
-    state* st = current();
-    if (!st) return 0;
-    std::size_t n = 0;
-    for (auto& part : st->parts) n += part->entries.load(std::memory_order_relaxed);
-    return n;
-  }
+  std::size_t count() const;
   /// Calls f(entries) with every entry under `key`, outside the read guard
   /// (so f may send, register, anything); not at all when there is none.
   /// Returns whether it was called (Elixir's dispatch/3: pubsub over a
@@ -637,32 +289,9 @@ class registry {
 
   /// The metadata under `key`, if present and of type T.
   template <class T>
-  std::optional<T> meta(std::string_view key) const {
-    detail::ebr::guard g;
-    state* st = current();
-    if (!st) return std::nullopt;
-    auto* m = st->meta.load(std::memory_order_acquire);
-    auto it = m->values.find(key);
-    if (it == m->values.end()) return std::nullopt;
-    if (auto* v = std::any_cast<T>(&it->second)) return *v;
-    return std::nullopt;
-  }
+  std::optional<T> meta(std::string_view key) const;
   /// Sets metadata (Elixir's put_meta/3); errc::noproc when not running.
-  result<void> put_meta(std::string key, std::any value) const {
-    detail::ebr::guard g;
-    state* st = current();
-    if (!st) return error(errc::noproc, exit_reason::noproc());
-    auto fresh = std::make_unique<typename types::meta_map>();
-    std::lock_guard l(st->meta_lock);
-    auto* old = st->meta.load(std::memory_order_relaxed);
-    fresh->values = old->values;
-    fresh->values.insert_or_assign(std::move(key), std::move(value));
-    st->meta.store(fresh.release(), std::memory_order_release);
-    detail::ebr::retire_shared(old, [](detail::ebr::retired* r) noexcept {
-      delete static_cast<typename types::meta_map*>(r);
-    });
-    return otp::ok();
-  }
+  result<void> put_meta(std::string key, std::any value) const;
 
   friend bool operator==(const registry& a, const registry& b) noexcept { return a.name_ == b.name_; }
 
@@ -672,70 +301,12 @@ class registry {
 
   /// Registers `self`, the calling process or one
   /// being spawned that has not run yet.
-  result<void> register_for(detail::process_base& self, K&& key, V&& value) const {
-    // A process that is ending (a destructor in its unwinding) takes no key.
-    if (self.core->exiting.load(std::memory_order_relaxed)) return error(errc::noproc, exit_reason::noproc());
-    detail::ebr::guard g;
-    state* st = current();
-    if (!st) return error(errc::noproc, exit_reason::noproc());
-    const std::size_t h = st->hash(key);
-    auto& part = st->part_for(h, self.id);
-    detail::prepare_join(self, part);
-    // Allocated before the lock, freed if refused: the indexes do not change then.
-    auto fresh = std::make_unique<typename types::entry>(h, std::move(key), detail::pid_of(self), std::move(value));
-    std::optional<event> replaced;
-    {
-      std::lock_guard l(part.lock);
-      if (part.closed) return error(errc::noproc, exit_reason::noproc());
-      if (st->kind == registry_keys::unique) {
-        if (auto* old = part.find_key(h, fresh->key)) {
-          if (otp::is_alive(old->owner)) return error(errc::already_registered, old->owner);
-          if (!st->listeners.empty()) replaced.emplace(event{event::kind::unregistered, old->key, old->owner, std::nullopt});
-          part.remove_entry(old);  // its process is ending: its cleanup may lag, the key is free
-        }
-      }
-      part.add_entry(fresh.get());
-    }
-    auto* added = fresh.release();
-    detail::joined(self, part, 1);
-    if (!st->listeners.empty()) {
-      if (replaced) st->tell(*replaced);
-      st->tell(event{event::kind::registered, added->key, added->owner, added->value});
-    }
-    return otp::ok();
-  }
+  result<void> register_for(detail::process_base& self, K&& key, V&& value) const;
 
   state* current() const noexcept { return static_cast<state*>(name_->current.load(std::memory_order_acquire)); }
 
   std::shared_ptr<typename types::name> name_;
 };
-
-namespace detail {
-template <class K>
-std::string key_text(const K& k) {
-  if constexpr (std::is_convertible_v<const K&, std::string_view>)
-    return std::string(std::string_view(k));
-  else if constexpr (requires { std::to_string(k); })
-    return std::to_string(k);
-  else
-    return "key";
-}
-
-template <class K, class V, class Hash, class Eq>
-struct via_name final : name_kind {
-  via_name(registry<K, V, Hash, Eq> r, K k, V v) : reg(std::move(r)), key(std::move(k)), value(std::move(v)) {}
-  registry<K, V, Hash, Eq> reg;
-  K key;
-  V value;
-  pid whereis(runtime*) const override { return reg.whereis(key); }
-  result<void> register_process(process_base& p) const override {
-    auto r = reg.register_for(p, K(key), V(value));
-    if (!r && r.error() == errc::already_registered) return error(errc::already_started, r.error().process);
-    return r;
-  }
-  std::string to_string() const override { return "{via,registry," + key_text(key) + "}"; }
-};
-}  // namespace detail
 
 /// A name in `reg` under `key` (with `value` stored for the process), for
 /// spawn and start options, child specs, send, exit, link and monitor: the
@@ -753,3 +324,6 @@ name via(const registry<std::string, V, Hash, Eq>& reg, const char* key, V value
 }
 
 }  // namespace otp
+
+// The bodies of the registry's writes and reads, declared above.
+#include <otp/detail/registry_ops.hpp>
