@@ -24,6 +24,7 @@
 // Capture by reference, or name the lambda first.
 
 #include <otp/server.hpp>
+#include <otp/detail/agent_server.hpp>
 
 #include <functional>
 #include <string>
@@ -31,52 +32,6 @@
 #include <utility>
 
 namespace otp {
-
-namespace detail {
-
-template <class V>
-struct agent_server : server<agent_server<V>> {
-  template <class F>
-  explicit agent_server(std::in_place_t, F init) : value(std::invoke(init)) {}
-
-  template <class F>
-  struct get_op {
-    F fn;
-  };
-  template <class F>
-  struct update_op {
-    F fn;
-  };
-  template <class F>
-  struct get_and_update_op {
-    F fn;
-  };
-  template <class F>
-  struct cast_op {
-    F fn;
-  };
-
-  template <class F>
-  auto handle_call(get_op<F> op) {
-    return std::invoke(op.fn, std::as_const(value));
-  }
-  template <class F>
-  void handle_call(update_op<F> op) {
-    std::invoke(op.fn, value);
-  }
-  template <class F>
-  auto handle_call(get_and_update_op<F> op) {
-    return std::invoke(op.fn, value);
-  }
-  template <class F>
-  void handle_cast(cast_op<F> op) {
-    std::invoke(op.fn, value);
-  }
-
-  V value;
-};
-
-}  // namespace detail
 
 /// A handle to an agent holding a V. A pid too (link, monitor, exit).
 template <class V>
