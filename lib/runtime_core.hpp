@@ -108,7 +108,7 @@ struct shard {
   void sift_down(std::size_t i) noexcept;
 };
 
-struct local_names;  // lib/names.cpp
+struct local_names;  // lib/name.cpp
 local_names* make_local_names();
 struct local_names_deleter {
   void operator()(local_names* t) const noexcept;

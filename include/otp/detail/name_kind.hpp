@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // What a kind of otp::name does (otp/name.hpp). The library has two kinds:
-// local names (lib/names.cpp) and registry keys (otp/registry.hpp).
+// local names (lib/name.cpp) and registry keys (otp/registry.hpp).
 
 #include <otp/error.hpp>
 #include <otp/pid.hpp>
