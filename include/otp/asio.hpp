@@ -25,6 +25,11 @@
 // on the process's strand and resumes the process with its result (about 300
 // ns more than a direct operation); an exception escaping it is rethrown in
 // the process. T must be default-constructible (Asio's co_spawn requires it).
+//
+// Thread safety: both are awaited inside a process (executor() outside one is
+// a broken contract, OTP_ASSERT). The operation's own thread-safety rules
+// are Asio's: its I/O object belongs to the process's strand (executor()),
+// which no other thread should use concurrently.
 
 #include <otp/process.hpp>
 

@@ -12,6 +12,8 @@
 // consistent snapshot of that process, never a torn read; a tree is a set of
 // such snapshots taken one after the other while the system runs.
 // Cancellation: if the caller ends while waiting, the answer is dropped.
+// Thread safety: inspect and inspect_tree are awaited inside a process;
+// to_text and to_json are plain functions of their argument.
 
 #include <otp/supervisor.hpp>
 #include <otp/task.hpp>

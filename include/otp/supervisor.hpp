@@ -52,6 +52,9 @@
 // without a deadline by default, as OTP's do; pass a timeout to bound them.
 // Cancellation: if the caller ends while waiting, the call is abandoned; the
 // supervisor still carries out what was asked.
+// Thread safety: the calls are awaited inside a process (outside one: a
+// broken contract, OTP_ASSERT); child specs and supervisor_refs are values,
+// to be copied to any thread.
 //
 // Reports go through the runtime's logging hook (log_event::kind::
 // supervisor_report): context start_error, child_terminated, shutdown_error,
