@@ -92,6 +92,21 @@ void start_process(process_base& p, process_base* parent, const spawn_options& o
   }
 }
 
+bool name_spawned(process_base& p, const name& n, error* refused) {
+  result<void> named = ok();
+  try {
+    named = register_spawned(p, n);
+  } catch (...) {
+    abandon_process(p);
+    throw;
+  }
+  if (named) return true;
+  abandon_process(p);
+  if (!refused) throw name_refused(std::move(named).error());
+  *refused = std::move(named).error();
+  return false;
+}
+
 void abandon_process(process_base& p) noexcept {
   if (p.frame) {
     auto f = std::exchange(p.frame, {});

@@ -68,6 +68,13 @@ process_base* new_process(runtime* rt, process_base* parent, const spawn_options
 void start_process(process_base& p, process_base* parent, const spawn_options& o, monitor_ref* mon,
                    bool may_run_inline);
 void abandon_process(process_base& p) noexcept;
+/// Registers a process being spawned under its name, before anything can
+/// run it. When the name cannot be taken, or registering throws, the process
+/// is abandoned; then false with the error in *refused, or, when `refused`
+/// is null, name_refused is thrown (an exception from registering is
+/// rethrown either way). Out of line: the rare path stays out of every
+/// spawn's inlined code.
+bool name_spawned(process_base& p, const name& n, error* refused);
 
 template <class Fn>
 std::decay_t<Fn>& store_closure(process_base& p, Fn&& f) {
@@ -113,21 +120,8 @@ auto spawn_with_ack(reply_slot* ack, error* refused, runtime* rt, process_base* 
     abandon_process(*p);
     throw;
   }
-  if (o.name) {
-    result<void> named = ok();
-    try {
-      named = register_spawned(*p, o.name);  // before anything can run it
-    } catch (...) {
-      abandon_process(*p);
-      throw;
-    }
-    if (!named) [[unlikely]] {
-      abandon_process(*p);
-      if (!refused) throw name_refused(std::move(named).error());
-      *refused = std::move(named).error();
-      return {};
-    }
-  }
+  if (o.name && !name_spawned(*p, o.name, refused)) [[unlikely]]
+    return {};
   spawned<M> r{handle<M>::unchecked(pid_of(*p)), {}};
   if (ack) {
     ack->retain();  // the child's reference, dropped when it acknowledges or ends
