@@ -13,5 +13,7 @@ int main() {
   auto pid = otp::spawn(rt, echo_once);
   otp::send(pid, 42);
   io.run();
+  // A tunable set at otp's configure time reaches its users' code too.
+  std::printf("call timeout %lld ms\n", static_cast<long long>(otp::config::default_call_timeout.count()));
   return 0;
 }

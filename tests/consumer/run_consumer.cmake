@@ -5,6 +5,11 @@
 #   MODE=find_package      install OTP_BINARY_DIR into WORK_DIR/prefix, then
 #                          configure the consumer with CMAKE_PREFIX_PATH=prefix
 #   MODE=add_subdirectory  configure the consumer with OTP_SOURCE_DIR=<repo>
+#                          (and OTP_CONFIG_CALL_TIMEOUT_MS=CALL_TIMEOUT_MS
+#                          when given: a tunable set by the user's build)
+#
+# CALL_TIMEOUT_MS is also what the consumer must print as otp's default call
+# timeout: the tunable reached the user's code.
 #
 # The consumer build directory (WORK_DIR/build) is reused between runs so a
 # rerun only recompiles what changed; it is reconfigured every time and the
@@ -74,7 +79,8 @@ elseif(MODE STREQUAL "add_subdirectory")
     "-DOTP_WERROR=${WERROR}"
     "-DBUILD_SHARED_LIBS=${SHARED}"
     "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
-    "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}")
+    "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}"
+    "-DOTP_CONFIG_CALL_TIMEOUT_MS=${CALL_TIMEOUT_MS}")
 else()
   message(FATAL_ERROR "run_consumer.cmake: MODE must be find_package or add_subdirectory, not '${MODE}'")
 endif()
@@ -107,5 +113,8 @@ if(NOT _rc EQUAL 0)
 endif()
 if(NOT _out MATCHES "consumer got 42")
   message(FATAL_ERROR "[run] consumer output lacks 'consumer got 42'")
+endif()
+if(CALL_TIMEOUT_MS AND NOT _out MATCHES "call timeout ${CALL_TIMEOUT_MS} ms")
+  message(FATAL_ERROR "[run] the consumer does not see OTP_CONFIG_CALL_TIMEOUT_MS=${CALL_TIMEOUT_MS}")
 endif()
 message(STATUS "[run] ok: consumer got 42 (${MODE})")
