@@ -45,8 +45,6 @@ template <class R>
 class reply_to {
  public:
   reply_to() noexcept = default;
-  /// Internal: adds a reference to the slot.
-  explicit reply_to(detail::reply_value<R>* s) noexcept : s_(slot_ref::share(s)) {}
   /// Internal: takes a reference the slot's creator counted for it.
   reply_to(detail::adopt_ref_t, detail::reply_value<R>* s) noexcept : s_(slot_ref::adopt(s)) {}
 

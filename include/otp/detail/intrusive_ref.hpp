@@ -98,8 +98,6 @@ class intrusive_ref {
   explicit operator bool() const noexcept { return p_ != nullptr; }
   /// Gives up the reference without dropping it: the caller now owns it.
   [[nodiscard]] T* detach() noexcept { return std::exchange(p_, nullptr); }
-  /// Drops the reference now.
-  void reset() noexcept { intrusive_ref().swap(*this); }
   void swap(intrusive_ref& o) noexcept { std::swap(p_, o.p_); }
 
   friend bool operator==(const intrusive_ref& a, const intrusive_ref& b) noexcept { return a.p_ == b.p_; }
