@@ -35,7 +35,7 @@ process_info snapshot(const pid& target, const process_base* caller) {
   process_core* c = as_core(target);
   if (!c) return i;
   i.message_type = demangle(c->message_type->name());
-  i.shard = c->home->index;
+  i.shard = c->home.load(std::memory_order_acquire)->index;
   process_base* p = c->body;
   if (!p || c->exiting.load(std::memory_order_acquire)) return i;
   const auto word = c->inbox.load(std::memory_order_acquire);
@@ -73,7 +73,7 @@ inspect_awaiter::~inspect_awaiter() {
 
 bool inspect_awaiter::await_ready() {
   process_core* c = as_core(target_);
-  if (!c || c->home == p_->home()) {  // its shard is ours: read it now
+  if (!c || c->home.load(std::memory_order_acquire) == p_->home()) {  // its shard is ours: read it now
     out_.emplace(snapshot(target_, p_));
     return true;
   }
@@ -84,8 +84,7 @@ void inspect_awaiter::await_suspend(std::coroutine_handle<>) {
   slot_ = new info_slot;
   slot_->waiter = pid_of(*p_);
   slot_->retain();  // the job's reference
-  shard& home = *as_core(target_)->home;
-  home.core.post_to(home, [s = slot_, t = target_](shard&) {
+  on_owner(target_, [s = slot_, t = target_](shard&, process_base*) {
     if (s->claim()) {
       try {
         s->value = snapshot(t, nullptr);
@@ -109,6 +108,31 @@ bool inspect_awaiter::ready(process_base&) noexcept {
 process_info inspect_awaiter::await_resume() { return std::move(*out_); }
 
 }  // namespace detail
+
+// ---------------------------------------------------------------- shards
+
+namespace {
+std::vector<shard_info> shards_of(const detail::runtime_core& core) {
+  std::vector<shard_info> out;
+  out.reserve(core.shards.size());
+  for (auto& s : core.shards) {
+    shard_info i;
+    i.index = s->index;
+    i.live = s->live.load(std::memory_order_acquire);
+    i.spawned = s->spawned.load(std::memory_order_relaxed);
+    i.immigrated = s->immigrated.load(std::memory_order_relaxed);
+    i.emigrated = s->emigrated.load(std::memory_order_relaxed);
+    i.steals = s->steals.load(std::memory_order_relaxed);
+    out.push_back(i);
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<shard_info> inspect_shards(runtime& rt) { return shards_of(detail::core_of(rt)); }
+std::vector<shard_info> inspect_shards() {
+  return shards_of(detail::current_or_throw("otp::inspect_shards").home()->core);
+}
 
 // ---------------------------------------------------------------- the tree
 

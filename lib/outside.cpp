@@ -8,7 +8,7 @@
 namespace otp::detail {
 
 asio::any_io_executor completion_executor(const pid& p) {
-  if (auto* c = as_core(p)) return c->home->core.executor;
+  if (auto* c = as_core(p)) return c->home.load(std::memory_order_acquire)->core.executor;
   return asio::system_executor();
 }
 
@@ -18,21 +18,16 @@ void watch_exit(const pid& p, exit_watch* w) {
     w->complete(exit_reason::noproc());
     return;
   }
-  // The process's exit hooks are its shard's to touch: place the watch there.
-  // A process still ending gets it too, and reports its real reason.
-  auto place = [w, keep = p](shard&) noexcept {
-    process_base* b = as_core(keep)->body;
+  // The process's exit hooks are its shard's to touch: place the watch there
+  // (following the process if it moves). A process still ending gets it
+  // too, and reports its real reason.
+  on_owner(p, [w](shard&, process_base* b) noexcept {
     if (!b || b->finished) {
       w->complete(exit_reason::noproc());
       return;
     }
     b->add_exit_hook(w);
-  };
-  shard& s = *c->home;
-  if (current_shard() == &s)
-    place(s);
-  else
-    s.core.post_to(s, std::move(place));
+  });
 }
 
 }  // namespace otp::detail

@@ -39,15 +39,17 @@ process_base* new_process(runtime* rt, process_base* parent, const spawn_options
       throw std::out_of_range("otp::spawn: spawn_options::shard is " + std::to_string(*o.shard) +
                               ", but the runtime has " + std::to_string(core.shards.size()) + " shards");
     home = core.shards[*o.shard].get();
-  }
-  else if (parent)
+  } else if (o.place == placement::balanced) {
+    home = &core.balanced_shard(parent ? parent->home() : nullptr);
+  } else if (parent) {
     home = parent->home();
-  else
+  } else {
     home = core.shards[core.round_robin.fetch_add(1, std::memory_order_relaxed) % core.shards.size()].get();
+  }
   auto* c = new process_core;
   c->id = take_pid_number(parent && current_shard() == parent->home() ? parent->home() : nullptr);
   c->message_type = tag;
-  c->home = home;
+  c->home.store(home, std::memory_order_relaxed);  // published by the queue that hands the body over
   c->bound = o.mailbox_bound;
   c->policy = o.on_full;
   process_base* p;
@@ -60,6 +62,8 @@ process_base* new_process(runtime* rt, process_base* parent, const spawn_options
   c->body = p;
   p->reductions = home->reductions;
   p->trap_exit = o.trap_exit;
+  p->pinned = o.shard || o.pin;
+  p->kills_seen = core.kill_generation.load(std::memory_order_relaxed);
   if (parent) p->parent = pid_of(*parent);
   return p;
 }
@@ -88,7 +92,9 @@ void start_process(process_base& p, process_base* parent, const spawn_options& o
       s.nested = false;
     }
   } else {
-    p.home()->push_remote(p);
+    shard& s = *p.home();
+    s.incoming.fetch_add(1, std::memory_order_relaxed);  // its load until it adopts p (balanced_shard)
+    s.push_remote(p);
   }
 }
 
@@ -187,7 +193,11 @@ pid self() { return pid_of(current_or_throw("otp::self")); }
 
 time_point now() { return detail::now(current_or_throw("otp::now")); }
 
-asio::any_io_executor executor() { return shard_executor(current_or_throw("otp::executor")); }
+asio::any_io_executor executor() {
+  process_base& p = current_or_throw("otp::executor");
+  p.pinned = true;  // its handlers will be bound to this strand
+  return shard_executor(p);
+}
 
 pid parent() { return current_or_throw("otp::parent").parent; }
 
@@ -261,6 +271,7 @@ class room_waiter final : public waiter, public timer_entry {
     if (armed()) timer_remove(p, *this);
     return true;
   }
+  timer_entry* own_timer() noexcept override { return this; }
   void fire() noexcept override {
     if (p_.try_unblock()) schedule(p_);
   }

@@ -62,7 +62,7 @@ node* reverse(node* n) noexcept {
 
 void schedule(process_core& c) noexcept {
   process_base& p = *c.body;  // the caller won the wake-up: the process is blocked and alive
-  shard& s = *c.home;
+  shard& s = *c.home.load(std::memory_order_acquire);  // it cannot move while blocked
   if (tl_shard == &s) {
     s.push_local(p);
     s.schedule_drain();
@@ -78,13 +78,7 @@ void shard::schedule_drain() noexcept {
   asio::post(strand, [this] { drain(); });
 }
 
-void shard::push_remote(process_base& p) noexcept {
-  auto* h = remote_procs.load(std::memory_order_relaxed);
-  do {
-    p.remote_next.store(h, std::memory_order_relaxed);
-  } while (!remote_procs.compare_exchange_weak(h, &p, std::memory_order_release, std::memory_order_relaxed));
-  schedule_drain();
-}
+void shard::push_remote(process_base& p) noexcept { push_remote_chain(p, p); }
 
 void shard::post_task(shard_job* t) noexcept {
   auto* h = remote_tasks.load(std::memory_order_relaxed);
@@ -115,6 +109,7 @@ process_base* shard::pop_next() noexcept {
 
 void shard::adopt(process_base& p, bool fresh) noexcept {
   p.started = true;
+  spawned.store(spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   p.all_prev = all_tail;
   p.all_next = nullptr;
   (all_tail ? all_tail->all_next : all_head) = &p;
@@ -130,9 +125,41 @@ void shard::adopt(process_base& p, bool fresh) noexcept {
   }
 }
 
+namespace {
+/// How often a drain looks for a hungry shard while it has work queued.
+constexpr int resumes_between_steal_checks = 16;
+}  // namespace
+
 void shard::drain() noexcept {
   shard_scope scope(this);
+  if (hungry.load(std::memory_order_relaxed)) hungry.store(false, std::memory_order_relaxed);
   for (;;) {
+    // Processes first, so that a job (shutdown's, say) finds every process
+    // that reached this shard before it.
+    if (remote_procs.load(std::memory_order_relaxed)) {
+      process_base* p = remote_procs.exchange(nullptr, std::memory_order_acquire);
+      process_base* fifo = nullptr;
+      while (p) {
+        process_base* n = p->remote_next.load(std::memory_order_relaxed);
+        p->remote_next.store(fifo, std::memory_order_relaxed);
+        fifo = p;
+        p = n;
+      }
+      std::size_t spawned_here = 0;
+      while (fifo) {
+        process_base* n = fifo->remote_next.load(std::memory_order_relaxed);
+        if (fifo->emigrant) {
+          adopt_immigrant(*fifo);
+        } else if (fifo->started) {
+          push_local(*fifo);
+        } else {
+          adopt(*fifo, false);
+          ++spawned_here;
+        }
+        fifo = n;
+      }
+      if (spawned_here) incoming.fetch_sub(spawned_here, std::memory_order_relaxed);
+    }
     if (remote_tasks.load(std::memory_order_relaxed)) {
       shard_job* t = remote_tasks.exchange(nullptr, std::memory_order_acquire);
       shard_job* fifo = nullptr;
@@ -144,45 +171,33 @@ void shard::drain() noexcept {
       }
       while (fifo) {
         shard_job* n = fifo->next;
-        fifo->run(*this);
-        delete fifo;
-        fifo = n;
-      }
-    }
-    if (remote_procs.load(std::memory_order_relaxed)) {
-      process_base* p = remote_procs.exchange(nullptr, std::memory_order_acquire);
-      process_base* fifo = nullptr;
-      while (p) {
-        process_base* n = p->remote_next.load(std::memory_order_relaxed);
-        p->remote_next.store(fifo, std::memory_order_relaxed);
-        fifo = p;
-        p = n;
-      }
-      while (fifo) {
-        process_base* n = fifo->remote_next.load(std::memory_order_relaxed);
-        if (fifo->started)
-          push_local(*fifo);
-        else
-          adopt(*fifo, false);
+        if (fifo->run(*this)) delete fifo;
         fifo = n;
       }
     }
     if (core.virtual_clock && !heap.empty()) fire_due();
 
     int budget = drain_budget;
+    int until_check = resumes_between_steal_checks;
     while (budget-- > 0) {
       process_base* p = pop_next();
       if (!p) break;
       run(*p);
+      if (--until_check == 0) {  // a burst of wake-ups: share it while it lasts
+        until_check = resumes_between_steal_checks;
+        if (core.migration && (run_head || fresh_head)) give_away();
+      }
     }
     soon_flush();
     if (run_head || fresh_head) {  // budget spent: let other handlers run, then continue
+      if (core.migration) give_away();
       arm();
       asio::post(strand, [this] { drain(); });
       return;
     }
     if (remote_procs.load(std::memory_order_relaxed) || remote_tasks.load(std::memory_order_relaxed)) continue;
     arm();
+    if (core.migration) hungry.store(true, std::memory_order_relaxed);
     scheduled.store(false, std::memory_order_seq_cst);
     if ((remote_procs.load(std::memory_order_seq_cst) || remote_tasks.load(std::memory_order_seq_cst)) &&
         !scheduled.exchange(true, std::memory_order_seq_cst))
@@ -190,6 +205,142 @@ void shard::drain() noexcept {
     break;
   }
   if (core.busy.fetch_sub(1, std::memory_order_seq_cst) == 1) core.on_idle();
+}
+
+// ---------------------------------------------------------------- moving processes
+// See docs/scheduling.md. A shard hands processes over only at the end of a
+// drain whose budget ran out with work left, and only to a shard that said
+// it is hungry; the receiver adopts them in its own drain. Between the two,
+// the process is in no run list and no live list, and only the receiver
+// will touch it.
+
+bool shard::movable(const process_base& p) noexcept {
+  return !p.pinned && !p.exit_pending && !p.dying && !(p.wait && p.wait->holds_shard);
+}
+
+void shard::give_away() noexcept {
+  // Two runnable at least, or there is nothing to share.
+  const bool two = run_head ? (run_head->run_next || fresh_head) : (fresh_head && fresh_head->run_next);
+  if (!two || core.stopping.load(std::memory_order_relaxed)) return;
+  const std::size_t n = core.shards.size();
+  for (std::size_t k = 1; k < n; ++k) {
+    shard& t = *core.shards[(index + k) % n];
+    if (!t.hungry.load(std::memory_order_relaxed) || !t.hungry.exchange(false, std::memory_order_relaxed)) continue;
+    soon_flush();  // a timer that travels needs its absolute deadline
+    if (hand_over(t)) steals.store(steals.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return;  // one at a time: the next drain may feed another
+  }
+}
+
+std::size_t shard::hand_over(shard& to) noexcept {
+  process_base* head = nullptr;  // what goes, chained by remote_next
+  process_base* tail = nullptr;
+  std::size_t moved = 0;
+  // Keeps the first half (rounded up) of a run list and every process that
+  // may not move; the rest goes. Returns the last process kept.
+  auto split = [&](process_base*& first) -> process_base* {
+    std::size_t len = 0;
+    for (process_base* p = first; p; p = p->run_next) ++len;
+    process_base* kept = nullptr;
+    process_base* p = first;
+    for (std::size_t i = 0; i < (len + 1) / 2; ++i) {
+      kept = p;
+      p = p->run_next;
+    }
+    while (p) {
+      process_base* next = p->run_next;
+      if (!movable(*p)) {
+        (kept ? kept->run_next : first) = p;
+        kept = p;
+        p = next;
+        continue;
+      }
+      // Out of the live list; its timer comes out of the heap with it.
+      (p->all_prev ? p->all_prev->all_next : all_head) = p->all_next;
+      (p->all_next ? p->all_next->all_prev : all_tail) = p->all_prev;
+      p->all_prev = p->all_next = nullptr;
+      if (p->wait)
+        if (timer_entry* e = p->wait->own_timer(); e && e->armed()) {
+          heap_erase(*e);  // soon_flush ran: it is in the heap, its deadline absolute
+          p->carries_timer = true;
+        }
+      p->emigrant = true;
+      p->remote_next.store(nullptr, std::memory_order_relaxed);
+      if (tail)
+        tail->remote_next.store(p, std::memory_order_relaxed);
+      else
+        head = p;
+      tail = p;
+      ++moved;
+      p = next;
+    }
+    (kept ? kept->run_next : first) = nullptr;
+    return kept;
+  };
+  run_tail = split(run_head);
+  split(fresh_head);
+  if (!moved) return 0;
+  core.in_transit.fetch_add(moved, std::memory_order_relaxed);
+  live.store(live.load(std::memory_order_relaxed) - moved, std::memory_order_release);
+  emigrated.store(emigrated.load(std::memory_order_relaxed) + moved, std::memory_order_relaxed);
+  // The new owner is published before the hand-over: from here on only `to`
+  // touches these bodies (the queue's release orders our writes before it).
+  for (process_base* p = head; p; p = p->remote_next.load(std::memory_order_relaxed))
+    p->core->home.store(&to, std::memory_order_release);
+  to.push_remote_chain(*head, *tail);
+  return moved;
+}
+
+void shard::adopt_immigrant(process_base& p) noexcept {
+  p.emigrant = false;
+  p.all_prev = all_tail;
+  p.all_next = nullptr;
+  (all_tail ? all_tail->all_next : all_head) = &p;
+  all_tail = &p;
+  const std::size_t n = live.load(std::memory_order_relaxed);
+  live.store(n + 1, std::memory_order_relaxed);
+  if (n == 0) work = asio::prefer(core.executor, asio::execution::outstanding_work.tracked);
+  core.in_transit.fetch_sub(1, std::memory_order_relaxed);
+  immigrated.store(immigrated.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (p.carries_timer) {
+    p.carries_timer = false;
+    timer_entry& e = *p.wait->own_timer();
+    heap_push(e, e.deadline);
+  }
+  push_local(p);
+  // A kill_all() or shutdown() that went round while it was on its way.
+  const std::uint32_t g = core.kill_generation.load(std::memory_order_acquire);
+  if (p.kills_seen != g) {
+    p.kills_seen = g;
+    otp::exit(pid_of(p), exit_reason::kill());
+  }
+  if (core.stopping.load(std::memory_order_acquire)) shutdown_root(p);
+}
+
+void shard::push_remote_chain(process_base& first, process_base& last) noexcept {
+  auto* h = remote_procs.load(std::memory_order_relaxed);
+  do {
+    last.remote_next.store(h, std::memory_order_relaxed);
+  } while (!remote_procs.compare_exchange_weak(h, &first, std::memory_order_release, std::memory_order_relaxed));
+  schedule_drain();
+}
+
+shard& runtime_core::balanced_shard(shard* near) noexcept {
+  const std::size_t n = shards.size();
+  if (n == 1) return *shards[0];
+  // splitmix64 of a shared counter: two distinct shards, cheaply, from any thread.
+  std::uint64_t x = round_robin.fetch_add(1, std::memory_order_relaxed) + 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  shard& a = *shards[x % n];
+  shard& b = *shards[(x % n + 1 + (x >> 32) % (n - 1)) % n];
+  auto load = [](const shard& s) {
+    return s.live.load(std::memory_order_relaxed) + s.incoming.load(std::memory_order_relaxed);
+  };
+  const std::size_t la = load(a), lb = load(b);
+  if (la != lb) return la < lb ? a : b;
+  return &b == near ? b : a;
 }
 
 // The per-process loop: merge the inbox, ask the wait whether to resume,
@@ -562,12 +713,13 @@ void shard::finish(process_base& p) noexcept {
   const std::size_t left = live.load(std::memory_order_relaxed) - 1;
   live.store(left, std::memory_order_relaxed);
   if (left == 0) {
-    // Whatever is left in the timer queue belongs to dead processes.
+    // What is left in the timer queue is for processes that ended, or that
+    // moved to another shard: those entries follow them.
     soon_flush();
     for (auto* e : heap) e->heap_index = timer_entry::not_armed;
     std::vector<timer_entry*> stale;
     stale.swap(heap);
-    for (auto* e : stale) e->fire();  // entries of dead targets release themselves
+    for (auto* e : stale) follow_or_fire(*e);
     arm();
     work = asio::any_io_executor();
   }
@@ -690,6 +842,25 @@ void timer_add(process_base& p, timer_entry& e, duration after) noexcept {
   if (s.heap.front() == &e) s.arm();
 }
 
+void shard::follow_or_fire(timer_entry& e) noexcept {
+  process_core* c = e.follows();
+  if (!c || c->exiting.load(std::memory_order_acquire)) {
+    e.fire();  // for nobody now: a delayed send to an ended process releases itself
+    return;
+  }
+  shard* h = c->home.load(std::memory_order_acquire);
+  if (h == this) {  // on its way here
+    heap_push(e, e.deadline);
+    return;
+  }
+  core.post_to(*h, [&e](shard& t) {
+    if (t.live.load(std::memory_order_relaxed) == 0)
+      t.follow_or_fire(e);  // it moved on again, or ended
+    else
+      t.heap_push(e, e.deadline);
+  });
+}
+
 void shard::soon_flush() noexcept {
   if (soon.empty()) return;
   const time_point now = core.clk->now();
@@ -726,6 +897,8 @@ runtime_core::runtime_core(asio::any_io_executor ex, runtime_options o)
   if (options.drain_budget < 1 || options.reductions < 1)
     throw std::invalid_argument("otp::runtime: drain_budget and reductions must be at least 1");
   for (std::size_t i = 0; i < n; ++i) shards.push_back(std::make_unique<shard>(*this, i));
+  migration = options.migration && n > 1;
+  for (auto& s : shards) s->hungry.store(migration, std::memory_order_relaxed);  // nothing to run yet
 }
 
 void runtime_core::on_idle() noexcept {
@@ -795,7 +968,7 @@ runtime::~runtime() {
     std::vector<process_base*> stranded;
     for (auto* p = s->all_head; p; p = p->all_next) stranded.push_back(p);
     for (auto* p = s->remote_procs.exchange(nullptr); p; p = p->remote_next.load())
-      if (!p->started) stranded.push_back(p);
+      if (!p->started || p->emigrant) stranded.push_back(p);  // not in any live list
     for (auto* p : stranded) {
       p->core->exiting.store(true);
       s->destroy_frame(*p);
@@ -836,37 +1009,49 @@ runtime::~runtime() {
   }
 }
 
+namespace detail {
+void shard::shutdown_root(process_base& p) noexcept {
+  if (std::exchange(p.shutdown_seen, true)) return;
+  // Only a root: a process linked to a live parent is stopped by it (a
+  // supervisor stops its children in reverse start order, per their
+  // shutdown specs) or goes down with it through the link.
+  const pid& parent = p.parent;
+  const bool under_parent =
+      parent && !as_core(parent)->exiting.load(std::memory_order_acquire) && p.links.contains(parent);
+  if (!under_parent) otp::exit(pid_of(p), exit_reason::shutdown());
+  if (kill_timer_set) return;
+  struct kill_timer final : timer_entry {
+    explicit kill_timer(shard& sh) : s(sh) {}
+    shard& s;
+    void fire() noexcept override {
+      s.kill_timer_set = false;
+      for (auto* q = s.all_tail; q; q = q->all_prev) otp::exit(pid_of(*q), exit_reason::kill());
+      delete this;
+    }
+  };
+  kill_timer_set = true;
+  heap_push(*new kill_timer(*this), time_point(duration(core.kill_at.load(std::memory_order_relaxed))));
+}
+}  // namespace detail
+
 void runtime::shutdown() {
+  // The first call sets the deadline; `stopping` publishes it.
+  std::int64_t unset = INT64_MAX;
+  const auto at = core_->clk->now() + core_->options.shutdown_timeout;
+  core_->kill_at.compare_exchange_strong(unset, at.time_since_epoch().count(), std::memory_order_relaxed);
   if (core_->stopping.exchange(true)) return;
-  const duration grace = core_->options.shutdown_timeout;
-  core_->post_all([grace](shard& s) {
-    struct kill_timer final : timer_entry {
-      explicit kill_timer(shard& sh) : s(sh) {}
-      shard& s;
-      void fire() noexcept override {
-        for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid_of(*p), exit_reason::kill());
-        delete this;
-      }
-    };
-    // Only the roots: a process linked to a live parent is stopped by it (a
-    // supervisor stops its children in reverse start order, per their
-    // shutdown specs) or goes down with it through the link.
-    for (auto* p = s.all_tail; p; p = p->all_prev) {
-      const pid& parent = p->parent;
-      const bool under_parent =
-          parent && !as_core(parent)->exiting.load(std::memory_order_acquire) && p->links.contains(parent);
-      if (!under_parent) otp::exit(pid_of(*p), exit_reason::shutdown());
-    }
-    if (s.live.load(std::memory_order_relaxed)) {
-      auto* k = new kill_timer(s);
-      s.heap_push(*k, s.core.clk->now() + grace);
-    }
+  core_->post_all([](shard& s) {
+    for (auto* p = s.all_tail; p; p = p->all_prev) s.shutdown_root(*p);
   });
 }
 
 void runtime::kill_all() {
-  core_->post_all([](shard& s) {
-    for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid_of(*p), exit_reason::kill());
+  const std::uint32_t g = core_->kill_generation.fetch_add(1, std::memory_order_acq_rel) + 1;
+  core_->post_all([g](shard& s) {
+    for (auto* p = s.all_tail; p; p = p->all_prev) {
+      p->kills_seen = g;
+      otp::exit(pid_of(*p), exit_reason::kill());
+    }
   });
 }
 

@@ -25,7 +25,9 @@ struct runtime_core;
 /// Work handed to a shard from another thread.
 struct shard_job {
   shard_job* next = nullptr;
-  virtual void run(shard& s) = 0;
+  /// Runs on `s`'s strand. false: the job handed itself on to another shard
+  /// (its process moved there), so the caller must not delete it.
+  virtual bool run(shard& s) = 0;
   virtual ~shard_job() = default;
 };
 
@@ -42,6 +44,13 @@ struct shard {
 
   // ---- cross-thread ----
   std::atomic<bool> scheduled{false};
+  /// Set by the owner when its drain finds nothing to run (and at the start);
+  /// a busy shard that takes it back (exchange) hands this one half of its
+  /// runnable processes (give_away).
+  std::atomic<bool> hungry{false};
+  /// Processes spawned here from another thread, not adopted yet: part of
+  /// the load balanced placement compares (live + incoming).
+  std::atomic<std::size_t> incoming{0};
   std::atomic<process_base*> remote_procs{nullptr};
   std::atomic<shard_job*> remote_tasks{nullptr};
   std::atomic<std::int64_t> next_deadline{INT64_MAX};  ///< published for the virtual clock
@@ -57,6 +66,12 @@ struct shard {
   /// Live processes here: written by the owner only (no read-modify-write),
   /// read by anyone (runtime::live, deadlock detection).
   std::atomic<std::size_t> live{0};
+  // Counters for inspect_shards(): written by the owner only, read by anyone.
+  std::atomic<std::uint64_t> spawned{0};     ///< processes adopted at their spawn
+  std::atomic<std::uint64_t> immigrated{0};  ///< processes taken from other shards
+  std::atomic<std::uint64_t> emigrated{0};   ///< processes given to other shards
+  std::atomic<std::uint64_t> steals{0};      ///< hand-overs to a hungry shard
+  bool kill_timer_set = false;  ///< shutdown's kill timer is in the heap
   std::uint64_t id_next = 0;  ///< this shard's block of pid numbers
   std::uint64_t id_end = 0;
   asio::any_io_executor work;  ///< holds the io_context while processes live
@@ -81,11 +96,26 @@ struct shard {
     run_tail = &p;
   }
   void push_remote(process_base& p) noexcept;
+  /// A chain of processes linked by remote_next, in one exchange.
+  void push_remote_chain(process_base& first, process_base& last) noexcept;
   void post_task(shard_job* t) noexcept;
   void drain() noexcept;
   void run(process_base& p) noexcept;
   void adopt(process_base& p, bool fresh) noexcept;
   process_base* pop_next() noexcept;
+
+  // moving processes between shards (docs/scheduling.md)
+  /// Whether the owner may hand p (runnable, not running) to another shard.
+  static bool movable(const process_base& p) noexcept;
+  /// Budget spent with work left: if another shard is hungry, give it half.
+  void give_away() noexcept;
+  /// Hands the second half of each run list's movable processes to `to`.
+  std::size_t hand_over(shard& to) noexcept;
+  /// A process handed over by another shard arrives here.
+  void adopt_immigrant(process_base& p) noexcept;
+  /// runtime::shutdown()'s work for a process here: exit(shutdown) if it is
+  /// a root, and the shard's kill timer. Once per process.
+  void shutdown_root(process_base& p) noexcept;
 
   // timers (owner)
   void heap_push(timer_entry& e, time_point deadline) noexcept;
@@ -94,6 +124,10 @@ struct shard {
   void fire_due() noexcept;
   void arm() noexcept;
   void on_timer() noexcept;
+  /// An entry left here when the last process here ended (or sent here by
+  /// a shard that emptied): it follows its process to that process's shard,
+  /// stays if the process is on its way here, or fires if it ended.
+  void follow_or_fire(timer_entry& e) noexcept;
 
   // process ends
   /// true while the process waits for an Asio completion; false once ended (p may be freed).
@@ -107,6 +141,9 @@ struct shard {
   void sift_up(std::size_t i) noexcept;
   void sift_down(std::size_t i) noexcept;
 };
+
+/// The shard this thread is draining (or whose strand it is in), or nullptr.
+shard* current_shard() noexcept;
 
 struct local_names;  // lib/name.cpp
 local_names* make_local_names();
@@ -122,6 +159,19 @@ struct runtime_core {
   bool virtual_clock = false;
   std::vector<std::unique_ptr<shard>> shards;
   std::atomic<std::size_t> round_robin{0};
+  /// Processes handed to another shard and not adopted there yet (counted
+  /// in live_count()).
+  std::atomic<std::size_t> in_transit{0};
+  /// Bumped by each kill_all(): a process handed over while the kill went
+  /// round is killed when it arrives (process_base::kills_seen).
+  std::atomic<std::uint32_t> kill_generation{0};
+  /// shutdown()'s kill deadline (clock ticks); set before `stopping`.
+  std::atomic<std::int64_t> kill_at{INT64_MAX};
+  /// Migration on (runtime_options::migration, more than one shard).
+  bool migration = false;
+  /// placement::balanced: the less loaded of two shards picked at random;
+  /// on a tie, `near` (the spawner's) if it is one of them.
+  shard& balanced_shard(shard* near) noexcept;
   std::atomic<std::int64_t> busy{0};  ///< scheduled shards + Asio operations in flight
   std::size_t live_count() const noexcept;
   std::atomic<bool> stopping{false};
@@ -144,9 +194,42 @@ void runtime_core::post_to(shard& s, F f) {
   struct fn_task final : shard_job {
     explicit fn_task(F g) : f(std::move(g)) {}
     F f;
-    void run(shard& sh) override { f(sh); }
+    bool run(shard& sh) override {
+      f(sh);
+      return true;
+    }
   };
   s.post_task(new fn_task(std::move(f)));
+}
+
+/// Runs f(shard&, process_base* body) on the shard that owns the body of
+/// `target`'s process, following it if it moves on the way; body is null
+/// once the process has ended. Runs at once if that is the calling thread's
+/// shard. `keep` holds the process's block while the job travels.
+template <class F>
+void on_owner(pid keep, F f) {
+  struct owner_job final : shard_job {
+    owner_job(pid k, F g) : keep(std::move(k)), f(std::move(g)) {}
+    pid keep;
+    F f;
+    bool run(shard& sh) override {
+      process_core& c = *as_core(keep);
+      shard* h = c.home.load(std::memory_order_acquire);
+      if (h != &sh) {  // it moved on (or is moving): after it
+        h->post_task(this);
+        return false;
+      }
+      f(sh, c.body);
+      return true;
+    }
+  };
+  process_core& c = *as_core(keep);
+  shard* h = c.home.load(std::memory_order_acquire);
+  if (current_shard() == h) {
+    f(*h, c.body);
+    return;
+  }
+  h->post_task(new owner_job(std::move(keep), std::move(f)));
 }
 
 /// A type name as C++ writes it (lib/exit_reason.cpp).
@@ -156,8 +239,6 @@ std::string demangle(const char* mangled);
 /// discarded (it never ran, or the runtime is torn down with it stranded).
 void end_exit_hooks(process_base& p, bool ran) noexcept;
 
-/// The shard this thread is draining (or whose strand it is in), or nullptr.
-shard* current_shard() noexcept;
 
 /// Ends the count op_started (asio.hpp) began, for idle/deadlock detection.
 void op_finished(process_base& p) noexcept;

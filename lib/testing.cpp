@@ -39,6 +39,7 @@ struct harness::impl {
     clk->on_limit = [this] { rt->kill_all(); };
     runtime_options ro;
     ro.shards = o.shards ? o.shards : o.threads;
+    ro.migration = o.migration;
     ro.clock = clk;
     ro.log = {};
     if (o.keep_log) {

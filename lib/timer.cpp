@@ -9,7 +9,7 @@
 namespace otp::detail {
 
 void schedule_delayed(process_core& target, delayed_send* e, duration delay) {
-  shard& s = *target.home;
+  shard& s = *target.home.load(std::memory_order_acquire);  // if it moves, the entry follows (follow_or_fire)
   if (current_shard() == &s) {
     s.heap_push(*e, s.core.clk->now() + delay);
     if (current() == nullptr) s.arm();  // in a timer or completion handler, not the drain

@@ -58,7 +58,9 @@ class awaitable_bridge;  // detail/asio_op.hpp
 }  // namespace detail
 
 /// The executor of the calling process's shard (its strand): create the
-/// sockets and timers a process awaits on it. Outside a process: a broken
+/// sockets and timers a process awaits on it. The process is pinned to that
+/// shard from then on (it never moves to another: handlers bound to this
+/// strand stay serialised with its body). Outside a process: a broken
 /// contract (OTP_ASSERT, otp/config.hpp).
 asio::any_io_executor executor();
 

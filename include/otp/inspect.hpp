@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // Introspection for a user debugging a live system: what one process is
-// doing (Erlang's process_info), and the whole supervision tree below a
-// supervisor, as text for a terminal and as JSON for tools.
+// doing (Erlang's process_info), the whole supervision tree below a
+// supervisor, as text for a terminal and as JSON for tools, and how the
+// runtime's shards share the work.
 //
 //   auto info = (co_await otp::inspect(some_pid));          // one process
 //   auto tree = co_await otp::inspect_tree(root_sup);       // a task
@@ -13,7 +14,8 @@
 // such snapshots taken one after the other while the system runs.
 // Cancellation: if the caller ends while waiting, the answer is dropped.
 // Thread safety: inspect and inspect_tree are awaited inside a process;
-// to_text and to_json are plain functions of their argument.
+// to_text and to_json are plain functions of their argument; inspect_shards
+// may be called from any thread.
 
 #include <otp/supervisor.hpp>
 #include <otp/task.hpp>
@@ -46,6 +48,23 @@ struct process_info {
 };
 
 const char* to_string(process_info::status s) noexcept;
+
+/// One shard's share of the work (inspect_shards). The counters only grow.
+struct shard_info {
+  std::size_t index = 0;
+  std::size_t live = 0;          ///< processes whose shard it is now
+  std::uint64_t spawned = 0;     ///< processes placed here at their spawn
+  std::uint64_t immigrated = 0;  ///< processes it took from busy shards
+  std::uint64_t emigrated = 0;   ///< processes it handed to idle shards
+  std::uint64_t steals = 0;      ///< hand-overs: times an idle shard took from this one
+};
+
+/// Each shard's figures, in index order. Each figure is exact when read;
+/// together they are a snapshot only while no process runs. Never fails.
+std::vector<shard_info> inspect_shards(runtime& rt);
+/// The same for the calling process's runtime (outside a process: a broken
+/// contract, OTP_ASSERT).
+std::vector<shard_info> inspect_shards();
 
 namespace detail {
 struct info_slot;

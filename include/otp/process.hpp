@@ -29,6 +29,17 @@
 // A process is never preempted: one busy computing is stopped at its next
 // suspension point. Long loops should `co_await otp::yield()` now and then.
 //
+// Shards. A runtime has one shard (a run queue) per thread. A process is
+// spawned on its parent's shard unless spawn_options says otherwise
+// (placement::balanced, or an explicit shard), and it may move: a shard that
+// has nothing to run takes half the runnable processes of a busy one, as
+// BEAM's schedulers steal work (docs/scheduling.md). A process moves only
+// between two resumptions, never while an Asio operation or offloaded work
+// of its own is in flight, never if it was pinned (spawn_options::shard or
+// ::pin) or asked for otp::executor(). Moving changes nothing it can see:
+// its pid, mailbox, links, monitors, names, timers and pending requests go
+// with it, and messages between two processes keep their order.
+//
 // Inside a body, only otp's awaitables may be co_awaited (receive, send,
 // yield, sleep_for, request, start_link, and Asio operations through
 // otp::use_process from <otp/asio.hpp>); anything else is a compile error.
@@ -79,6 +90,19 @@ enum class overflow : std::uint8_t {
   wait,  ///< `co_await send(...)` waits for room; a plain send behaves as `fail`
 };
 
+/// Where spawn puts a new process (spawn_options::place). See "Shards" at
+/// the top of this header.
+enum class placement : std::uint8_t {
+  /// The caller's shard (round robin when spawned from outside any process):
+  /// a parent and the children it talks to share caches and need no
+  /// cross-thread wake-ups; an idle shard still takes work from a busy one.
+  local,
+  /// The less loaded of two shards picked at random (load: processes living
+  /// there plus those on their way): for processes that will run on their
+  /// own for a long time, as a server's connection handlers do.
+  balanced,
+};
+
 struct spawn_options {
   bool link = false;       ///< link the new process to the caller (spawn_link)
   bool monitor = false;    ///< monitor it from the caller (spawn_monitor)
@@ -86,9 +110,14 @@ struct spawn_options {
   std::uint32_t mailbox_bound = 0;  ///< 0: unbounded (Erlang's default)
   overflow on_full = overflow::fail;
   /// Shard to run on, 0 .. shard_count() - 1 (otp::current_shard() is the
-  /// caller's). Unset: the caller's shard inside a process, round robin
-  /// outside one. One out of range makes spawn throw std::out_of_range.
+  /// caller's), for good: the process never moves. Unset: chosen by `place`.
+  /// One out of range makes spawn throw std::out_of_range.
   std::optional<std::size_t> shard;
+  /// How the shard is chosen when `shard` is unset.
+  placement place = placement::local;
+  /// Never move the process to another shard after its placement (it stays
+  /// where `place` put it, as with `shard`).
+  bool pin = false;
   /// Registered under this name before its body runs (otp/name.hpp). A
   /// taken name: spawn throws otp::name_refused, start returns
   /// errc::already_started with the holder.
@@ -373,8 +402,9 @@ handle<M> self_as() {
 time_point now();
 /// The process that spawned the caller (the null pid for one spawned from outside).
 pid parent();
-/// The shard the calling process runs on, 0 .. shard_count() - 1: what
-/// spawn_options::shard and process_info::shard hold.
+/// The shard the calling process runs on now, 0 .. shard_count() - 1: what
+/// spawn_options::shard and process_info::shard hold. An unpinned process
+/// may run on another shard after its next suspension.
 std::size_t current_shard();
 /// The number of shards of the calling process's runtime (runtime::shard_count()).
 std::size_t shard_count();
@@ -453,8 +483,8 @@ auto spawn_opt(runtime& rt, const spawn_options& o, F&& f, A&&... a) {
   return detail::spawn_impl(&rt, nullptr, o, std::forward<F>(f), std::forward<A>(a)...);
 }
 
-/// Inside a process: starts a new process on the caller's shard, with the
-/// caller recorded as its parent.
+/// Inside a process: starts a new process on the caller's shard
+/// (placement::local), with the caller recorded as its parent.
 template <detail::not_runtime F, class... A>
 auto spawn(F&& f, A&&... a) {
   return detail::spawn_impl(nullptr, &detail::current_or_throw("otp::spawn"), spawn_options{}, std::forward<F>(f),

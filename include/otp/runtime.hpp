@@ -9,6 +9,9 @@
 // turn), a timer queue, and a strand that serialises everything the shard
 // does. A shard runs on one thread at a time but may move between the threads
 // that run the io_context; give a runtime as many shards as threads.
+// Processes are placed on shards at spawn (spawn_options::place) and, unless
+// runtime_options::migration is off, move from a busy shard to an idle one
+// between two resumptions (docs/scheduling.md); inspect_shards() counts both.
 //
 // Lifetime. While any process lives, the runtime holds work on the executor,
 // so io_context::run() does not return. `shutdown()` asks every root process
@@ -86,6 +89,10 @@ struct runtime_options {
   /// Threads of the pool otp::offload runs blocking work on (started at the
   /// first offload). 0: std::thread::hardware_concurrency(), at least 2.
   std::size_t offload_threads = 0;
+  /// Whether an idle shard takes runnable processes from a busy one
+  /// (docs/scheduling.md). false: a process stays on the shard it was
+  /// spawned on, for programs that place their processes by hand.
+  bool migration = true;
 };
 
 class runtime {

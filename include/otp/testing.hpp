@@ -43,6 +43,11 @@ namespace otp::testing {
 struct options {
   std::size_t threads = 1;
   std::size_t shards = 0;  ///< 0: one per thread
+  /// runtime_options::migration: with more than one shard, an idle shard
+  /// takes runnable processes from a busy one. Off: each process stays on
+  /// the shard it was spawned on. (A run with one thread is repeatable
+  /// either way: the io_context takes the shards' turns in order.)
+  bool migration = true;
   duration time_limit = std::chrono::hours(1);  ///< virtual time
   /// Collect log events in report::log / events. Off for tests that crash
   /// processes on purpose a million times.

@@ -37,8 +37,8 @@ class asio_op : public waiter {
  public:
   using results = std::tuple<std::decay_t<Args>...>;
 
-  asio_op() noexcept = default;
-  asio_op(asio_op&& o) noexcept : p_(o.p_) {}  // moved only before it starts
+  asio_op() noexcept { holds_shard = true; }
+  asio_op(asio_op&& o) noexcept : p_(o.p_) { holds_shard = true; }  // moved only before it starts
 
   bool ready(process_base&) noexcept override { return done_; }
   bool cancel(process_base&) noexcept override {

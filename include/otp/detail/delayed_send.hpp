@@ -36,6 +36,7 @@ struct delayed_message final : delayed_send {
   delayed_message(H t, M m) : to(std::move(t)), msg(std::move(m)) {}
   H to;
   std::optional<M> msg;
+  process_core* follows() const noexcept override { return as_core(to); }
   void deliver() noexcept override {
     try {
       (void)send(to, std::move(*msg));  // found by ADL: otp::send for this handle

@@ -101,13 +101,16 @@ class outside_reply final : public outside_slot<R> {
 /// The deadline of an outside request, in the target's timer queue.
 template <class R>
 struct outside_deadline final : delayed_send {
-  explicit outside_deadline(outside_slot<R>* s) noexcept : slot(intrusive_ref<outside_slot<R>>::share(s)) {
+  outside_deadline(outside_slot<R>* s, pid t) noexcept
+      : slot(intrusive_ref<outside_slot<R>>::share(s)), target(std::move(t)) {
     refs.reset(1);  // the queue's only: nobody cancels it
   }
   void deliver() noexcept override {
     if (slot->abandon()) slot->fail(error(errc::timeout, exit_reason::timeout()));
   }
+  process_core* follows() const noexcept override { return as_core(target); }
   intrusive_ref<outside_slot<R>> slot;
+  pid target;  ///< the process asked: the deadline stays in its shard's queue
 };
 
 /// Sends `msg` (a request node holding two of the slot's references) to `to`
@@ -126,7 +129,7 @@ void start_outside(const pid& to, node* msg, outside_slot<R>* slot, duration tim
     if (slot->claim()) slot->fail(error(errc::noproc, exit_reason::noproc()));
   } else if (timeout != duration::max()) {
     try {
-      schedule_delayed(*t, new outside_deadline<R>(slot), timeout);
+      schedule_delayed(*t, new outside_deadline<R>(slot, to), timeout);
     } catch (...) {  // no memory for the deadline: the request waits without one
     }
   }

@@ -123,6 +123,7 @@ class timed_receive_awaiter final : receive_base<M>, timer_entry {
     }
     return false;
   }
+  timer_entry* own_timer() noexcept override { return this; }
   void fire() noexcept override {
     timed_out_ = true;
     if (this->p_->try_unblock()) schedule(*this->p_);
@@ -201,6 +202,7 @@ class selective_receive final : waiter, timer_entry {
     }
     return false;
   }
+  timer_entry* own_timer() noexcept override { return this; }
   void fire() noexcept override {
     timed_out_ = true;
     if (p_->try_unblock()) schedule(*p_);
@@ -273,6 +275,7 @@ class sleep_awaiter final : waiter, timer_entry {
     }
     return false;
   }
+  timer_entry* own_timer() noexcept override { return this; }
   void fire() noexcept override {
     done_ = true;
     if (p_->try_unblock()) schedule(*p_);

@@ -110,7 +110,9 @@ struct signal_node final : node {
 };
 
 struct process_base;
+struct process_core;
 struct shard;
+struct timer_entry;
 
 // ---- waits ----
 /// What a suspended process waits for. The runtime calls `ready` on the owner
@@ -125,6 +127,13 @@ struct waiter {
   /// their condition cannot change while the process is blocked, so the
   /// runtime skips the re-check after blocking.
   bool woken_from_outside = true;
+  /// True for a wait whose completion handler was bound to the shard's
+  /// strand (an Asio operation, offloaded work): the process must not move
+  /// to another shard while it waits, even when a message makes it runnable.
+  bool holds_shard = false;
+  /// The timer entry this wait keeps in its shard's queue, if any: a process
+  /// that moves takes it along, with the same deadline (lib/runtime.cpp).
+  virtual timer_entry* own_timer() noexcept { return nullptr; }
 
  protected:
   ~waiter() = default;
@@ -141,6 +150,10 @@ struct timer_entry {
   /// Runs on the owner shard when the deadline has passed; the entry is already
   /// out of the queue.
   virtual void fire() noexcept = 0;
+  /// The process this entry is for, when it is not its queue's own (a
+  /// delayed send): if that process lives on another shard when this queue's
+  /// shard has none left, the entry follows it there instead of firing.
+  virtual process_core* follows() const noexcept { return nullptr; }
 
  protected:
   ~timer_entry() = default;
@@ -372,7 +385,11 @@ struct process_core : process_header, pooled {
   std::atomic<std::uintptr_t> inbox{inbox_empty};
   std::atomic<bool> exiting{false};      ///< dead to the world from this point on
   std::atomic<std::uint32_t> queued{0};  ///< user messages held (bounded mailboxes only)
-  shard* home = nullptr;                 ///< fixed at spawn
+  /// The shard that owns the body. Written only by that shard, while the
+  /// process is runnable and not running, just before it hands the body to
+  /// another shard (release); read by anyone (acquire). A waker that won the
+  /// wake-up reads it while the process is blocked, when it cannot change.
+  std::atomic<shard*> home{nullptr};
   std::uint32_t bound = 0;               ///< 0: unbounded; fixed at spawn
   overflow policy{};
   /// The owner state while the process lives. Read only by the owner shard,
@@ -437,6 +454,13 @@ struct process_base : pooled {
   bool finished = false;
   bool started = false;  ///< adopted by its home shard
   bool in_body = false;  ///< its body is running (not its destructors, not an awaiter)
+  /// Never moves to another shard: spawned on an explicit shard or pinned,
+  /// or it asked for its shard's executor (whose strand its handlers use).
+  bool pinned = false;
+  bool emigrant = false;       ///< handed to another shard, not yet adopted there
+  bool carries_timer = false;  ///< its wait's timer entry travels with it
+  bool shutdown_seen = false;  ///< runtime::shutdown() already considered it
+  std::uint32_t kills_seen = 0;  ///< the runtime's kill_all() generations it took
   std::uint32_t spawn_streak = 0;  ///< spawns since it last suspended
   exit_reason reason;
   link_set links;
@@ -464,7 +488,7 @@ struct process_base : pooled {
   alignas(std::max_align_t) unsigned char closure_buf[config::inline_closure_size];
 
   // The mailbox word lives in the core.
-  shard* home() const noexcept { return core->home; }
+  shard* home() const noexcept { return core->home.load(std::memory_order_acquire); }
   bool inbox_pending() const noexcept { return core->inbox_pending(); }
   bool try_block() noexcept { return core->try_block(); }
   bool try_unblock() noexcept { return core->try_unblock(); }

@@ -151,6 +151,7 @@ class request_awaiter final : waiter, timer_entry {
     return true;
   }
 
+  timer_entry* own_timer() noexcept override { return this; }
   void fire() noexcept override {
     timed_out_ = true;
     if (p_->try_unblock()) schedule(*p_);

@@ -45,6 +45,7 @@ class start_base : waiter, timer_entry {
   void refuse(error e);
   bool ready(process_base& p) noexcept override;
   void fire() noexcept override;
+  timer_entry* own_timer() noexcept override { return this; }
   result<pid> outcome();
 
   process_base* p_ = nullptr;

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+// Where processes run: placement at spawn (local, balanced, an explicit
+// shard) and migration, an idle shard taking runnable processes from a busy
+// one, shown by the counters inspect_shards() exposes. With one thread and
+// two shards the runs are repeatable; the stress tests with real threads are
+// in scheduling_stress.cpp.
+#include <otp/inspect.hpp>
+#include <otp/process.hpp>
+#include <otp/asio.hpp>
+
+#include <doctest/doctest.h>
+#include <otp/testing.hpp>
+
+#include <atomic>
+#include <set>
+#include <vector>
+
+namespace {
+
+// What a worker reports: the shards it ran on.
+struct ran_on {
+  explicit ran_on(std::set<std::size_t> s) : shards(std::move(s)) {}
+  std::set<std::size_t> shards;
+};
+
+enum class pinning { none, pin_option, explicit_shard, executor };
+
+// Yields `slices` times (a CPU-bound job cut in slices), noting its shard
+// after each resumption, then reports.
+otp::process<> worker(int slices, otp::handle<ran_on> report, pinning how) {
+  if (how == pinning::executor) (void)otp::executor();
+  std::set<std::size_t> seen{otp::current_shard()};
+  for (int i = 0; i < slices; ++i) {
+    co_await otp::yield();
+    seen.insert(otp::current_shard());
+  }
+  otp::send(report, ran_on(std::move(seen)));
+}
+
+struct spread {
+  std::vector<otp::shard_info> shards;
+  std::size_t moved_workers = 0;  ///< workers that ran on more than one shard
+  std::size_t reports = 0;
+};
+
+// The body of the stealing tests: `n` workers spawned on this shard, each
+// `slices` resumptions long.
+otp::process<ran_on> spawn_and_wait(int n, int slices, pinning how, spread* out) {
+  for (int i = 0; i < n; ++i) {
+    otp::spawn_options o;
+    o.pin = how == pinning::pin_option;
+    if (how == pinning::explicit_shard) o.shard = otp::current_shard();
+    otp::spawn_opt(o, worker, slices, otp::self_as<ran_on>(), how);
+  }
+  for (int i = 0; i < n; ++i) {
+    auto m = co_await otp::receive();
+    auto& r = std::get<ran_on>(m);
+    out->moved_workers += r.shards.size() > 1;
+    ++out->reports;
+  }
+  out->shards = otp::inspect_shards();
+}
+
+otp::testing::options two_shards_one_thread() {
+  otp::testing::options o;
+  o.shards = 2;  // one thread: the io_context interleaves the two shards' drains
+  return o;
+}
+
+}  // namespace
+
+TEST_SUITE("scheduling") {
+
+TEST_CASE("placement::local: a child starts on its parent's shard") {
+  auto o = two_shards_one_thread();
+  o.migration = false;
+  std::atomic<int> wrong{-1};
+  auto r = otp::testing::run([&wrong]() -> otp::process<std::size_t> {
+    int bad = 0;
+    for (int i = 0; i < 20; ++i) {
+      otp::spawn([me = otp::self_as<std::size_t>()]() -> otp::process<> {
+        otp::send(me, otp::current_shard());
+        co_return;
+      });
+      bad += std::get<std::size_t>(co_await otp::receive()) != otp::current_shard();
+    }
+    wrong = bad;
+  }, o);
+  CHECK(r.ok());
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("placement::balanced: each spawn goes to the less loaded shard, so the shards fill evenly") {
+  auto o = two_shards_one_thread();
+  o.migration = false;  // where they were placed is where they run
+  std::vector<otp::shard_info> after;
+  std::vector<std::size_t> first_shard(2, 0);
+  auto r = otp::testing::run([&]() -> otp::process<std::size_t> {
+    constexpr int n = 200;
+    std::vector<otp::handle<int>> kids;
+    const auto before = otp::inspect_shards();
+    for (int i = 0; i < n; ++i) {
+      otp::spawn_options so;
+      so.place = otp::placement::balanced;
+      kids.push_back(otp::spawn_opt(so, [me = otp::self_as<std::size_t>()]() -> otp::process<int> {
+        otp::send(me, otp::current_shard());
+        co_await otp::receive();  // until told to end: they count as load meanwhile
+      }).pid);
+    }
+    for (int i = 0; i < n; ++i) ++first_shard[std::get<std::size_t>(co_await otp::receive())];
+    after = otp::inspect_shards();
+    for (std::size_t s = 0; s < 2; ++s) after[s].spawned -= before[s].spawned;
+    for (auto& k : kids) otp::send(k, 0);
+  }, o);
+  CHECK(r.ok());
+  REQUIRE(after.size() == 2);
+  // The spawner's shard already holds the test's two processes.
+  CHECK(after[0].spawned + after[1].spawned == 200);
+  CHECK(after[0].spawned >= 98);
+  CHECK(after[0].spawned <= 100);
+  CHECK(first_shard[0] == after[0].spawned);
+  CHECK(first_shard[1] == after[1].spawned);
+}
+
+TEST_CASE("spawn_options::shard places the process there, and an index out of range is refused") {
+  auto o = two_shards_one_thread();
+  std::atomic<int> where{-1};
+  std::atomic<bool> refused{false};
+  auto r = otp::testing::run([&]() -> otp::process<std::size_t> {
+    otp::spawn_options so;
+    so.shard = 1;
+    otp::spawn_opt(so, [me = otp::self_as<std::size_t>()]() -> otp::process<> {
+      otp::send(me, otp::current_shard());
+      co_return;
+    });
+    where = static_cast<int>(std::get<std::size_t>(co_await otp::receive()));
+    so.shard = 2;
+    try {
+      otp::spawn_opt(so, []() -> otp::process<> { co_return; });
+    } catch (const std::out_of_range&) {
+      refused = true;
+    }
+  }, o);
+  CHECK(r.ok());
+  CHECK(where == 1);
+  CHECK(refused);
+}
+
+TEST_CASE("an idle shard takes half the runnable processes of a busy one, and inspect_shards counts it") {
+  auto o = two_shards_one_thread();
+  spread s;
+  auto r = otp::testing::run([&s] { return spawn_and_wait(64, 50, pinning::none, &s); }, o);
+  CHECK(r.ok());
+  CHECK(s.reports == 64);
+  REQUIRE(s.shards.size() == 2);
+  // Everything was spawned on shard 0; shard 1 got work only by taking it.
+  CHECK(s.shards[1].spawned == 0);
+  CHECK(s.shards[0].steals >= 1);
+  CHECK(s.shards[1].immigrated >= 16);
+  CHECK(s.shards[0].emigrated + s.shards[1].emigrated == s.shards[0].immigrated + s.shards[1].immigrated);
+  CHECK(s.moved_workers >= 16);
+}
+
+TEST_CASE("runtime_options::migration off: every process stays on the shard it was spawned on") {
+  auto o = two_shards_one_thread();
+  o.migration = false;
+  spread s;
+  auto r = otp::testing::run([&s] { return spawn_and_wait(64, 50, pinning::none, &s); }, o);
+  CHECK(r.ok());
+  CHECK(s.reports == 64);
+  CHECK(s.moved_workers == 0);
+  for (auto& i : s.shards) {
+    CHECK(i.immigrated == 0);
+    CHECK(i.emigrated == 0);
+  }
+}
+
+TEST_CASE("a pinned process never moves: spawn_options::pin, an explicit shard, or a call to otp::executor()") {
+  for (pinning how : {pinning::pin_option, pinning::explicit_shard, pinning::executor}) {
+    CAPTURE(static_cast<int>(how));
+    spread s;
+    auto r = otp::testing::run([&s, how] { return spawn_and_wait(64, 50, how, &s); }, two_shards_one_thread());
+    CHECK(r.ok());
+    CHECK(s.reports == 64);
+    CHECK(s.moved_workers == 0);
+    // A worker that pins itself by asking for the executor may have moved
+    // before its first step (a fresh process is runnable).
+    if (how != pinning::executor) CHECK(s.shards[1].immigrated == 0);
+  }
+}
+
+TEST_CASE("one shard: nothing moves and nothing is counted as moved") {
+  spread s;
+  auto r = otp::testing::run([&s] { return spawn_and_wait(16, 20, pinning::none, &s); });
+  CHECK(r.ok());
+  REQUIRE(s.shards.size() == 1);
+  CHECK(s.shards[0].immigrated == 0);
+  CHECK(s.shards[0].emigrated == 0);
+  CHECK(s.shards[0].steals == 0);
+  CHECK(s.shards[0].spawned >= 18);
+}
+
+}  // TEST_SUITE
