@@ -25,6 +25,7 @@ detail::supervisor_start_of<dynamic_supervisor_ref> start_dynamic_supervisor(dyn
   c.flags = supervisor_flags(restart_strategy::one_for_one, opts.intensity, opts.period);
   c.max_children = opts.max_children;
   c.extra = std::move(opts.extra);
+  c.place = opts.place;
   return detail::start_unguarded(o, &detail::supervisor_main, std::move(c));
 }
 
@@ -34,6 +35,7 @@ child_spec dynamic_supervisor_child(std::string id, dynamic_supervisor_options o
   c.flags = supervisor_flags(restart_strategy::one_for_one, opts.intensity, opts.period);
   c.max_children = opts.max_children;
   c.extra = std::move(opts.extra);
+  c.place = opts.place;
   return child_spec(std::move(id), start_fn(&detail::supervisor_main, std::move(c)), restart,
                     child_type::supervisor);
 }
@@ -62,8 +64,8 @@ namespace {
 /// all stopped at once.
 class dynamic_supervisor final : supervisor_base {
  public:
-  dynamic_supervisor(int intensity, duration period, std::size_t max_children, extra_args extra)
-      : supervisor_base(intensity, period, std::move(extra)), max_children_(max_children) {}
+  dynamic_supervisor(int intensity, duration period, std::size_t max_children, extra_args extra, placement place)
+      : supervisor_base(intensity, period, std::move(extra), place), max_children_(max_children) {}
 
   sup_task<void> loop() { return serve(*this); }
 
@@ -207,7 +209,7 @@ class dynamic_supervisor final : supervisor_base {
 }  // namespace
 
 sup_task<void> serve_dynamic(supervisor_config& cfg) {
-  dynamic_supervisor s(cfg.flags.intensity, cfg.flags.period, cfg.max_children, std::move(cfg.extra));
+  dynamic_supervisor s(cfg.flags.intensity, cfg.flags.period, cfg.max_children, std::move(cfg.extra), cfg.place);
   init_ack();
   co_await s.loop();
 }

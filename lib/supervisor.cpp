@@ -162,7 +162,7 @@ using namespace sup;
 class static_supervisor final : supervisor_base {
  public:
   explicit static_supervisor(const supervisor_flags& f)
-      : supervisor_base(f.intensity, f.period, extra_args()), flags_(f) {}
+      : supervisor_base(f.intensity, f.period, extra_args(), placement::local), flags_(f) {}
 
   void add(child_spec spec) { children_.push_back(std::make_unique<child_rec>(std::move(spec), next_key_++)); }
 

@@ -51,12 +51,13 @@ using sup_task = otp::task<T, supervisor_msg>;
 /// acknowledgement (start_link semantics, linked and monitored).
 class child_start_awaiter final : public start_base {
  public:
-  child_start_awaiter(const child_starter& s, const extra_args& x, const otp::name& n)
-      : start_base(start_options{}), s_(&s), extra_(&x), name_(&n) {}
+  child_start_awaiter(const child_starter& s, const extra_args& x, const otp::name& n, placement place)
+      : start_base(start_options{}), s_(&s), extra_(&x), name_(&n), place_(place) {}
   void await_suspend(std::coroutine_handle<>) {
     spawn_options so;
     so.link = true;
     so.name = *name_;
+    so.place = place_;
     auto* ack = make_ack();
     auto child = s_->spawn(ack, *p_, so, *extra_);
     if (child)
@@ -70,6 +71,7 @@ class child_start_awaiter final : public start_base {
   const child_starter* s_;
   const extra_args* extra_;
   const otp::name* name_;
+  placement place_;
 };
 
 struct child_rec : pooled {
@@ -87,8 +89,12 @@ struct child_rec : pooled {
 /// one child, the restart intensity, messages set aside, reports.
 class supervisor_base {
  public:
-  supervisor_base(int intensity, duration period, extra_args extra)
-      : intensity_(intensity), period_(period), extra_(std::move(extra)), self_(current_or_throw("supervisor")) {}
+  supervisor_base(int intensity, duration period, extra_args extra, placement place)
+      : intensity_(intensity),
+        period_(period),
+        extra_(std::move(extra)),
+        place_(place),
+        self_(current_or_throw("supervisor")) {}
 
  protected:
   // ---- messages: those set aside by a selective wait come first ----
@@ -108,11 +114,12 @@ class supervisor_base {
     result<pid> r = error(errc::start_failed);
     try {
       if (s.acks) {
-        r = co_await child_start_awaiter(s, extra_, c.spec.name);
+        r = co_await child_start_awaiter(s, extra_, c.spec.name, c.spec.place.value_or(place_));
       } else {
         spawn_options so;
         so.link = true;
         so.name = c.spec.name;
+        so.place = c.spec.place.value_or(place_);
         r = s.spawn(nullptr, self_, so, extra_);
       }
     } catch (...) {  // the start function itself threw (wrong extra arguments, the body's creation, bad_alloc)
@@ -373,6 +380,7 @@ class supervisor_base {
   int intensity_;
   duration period_;
   extra_args extra_;
+  placement place_;  ///< for children whose spec does not say
   process_base& self_;
   template <class T>
   using map_of = std::unordered_map<std::uint64_t, T, std::hash<std::uint64_t>, std::equal_to<>,

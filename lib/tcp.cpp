@@ -212,6 +212,7 @@ tcp_server::tcp_server(std::string address, unsigned short port, tcp_limits limi
 otp::child_spec tcp_server::child_spec(std::string id) const {
   std::vector<otp::child_spec> children;
   dynamic_supervisor_options o(3, std::chrono::seconds(5), s_->limits.max_connections);
+  o.place = placement::balanced;  // connections spread over the shards as they are accepted
   children.push_back(dynamic_supervisor_child("connections", std::move(o)).with(s_->connections));
   children.push_back(otp::child_spec("acceptor", start_fn(acceptor, s_)).with(s_->acceptor));
   // rest_for_one: a new connections supervisor needs a new acceptor to find it.

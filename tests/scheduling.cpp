@@ -4,9 +4,10 @@
 // one, shown by the counters inspect_shards() exposes. With one thread and
 // two shards the runs are repeatable; the stress tests with real threads are
 // in scheduling_stress.cpp.
+#include <otp/asio.hpp>
+#include <otp/dynamic_supervisor.hpp>
 #include <otp/inspect.hpp>
 #include <otp/process.hpp>
-#include <otp/asio.hpp>
 
 #include <doctest/doctest.h>
 #include <otp/testing.hpp>
@@ -59,6 +60,29 @@ otp::process<ran_on> spawn_and_wait(int n, int slices, pinning how, spread* out)
     ++out->reports;
   }
   out->shards = otp::inspect_shards();
+}
+
+otp::process<int> idle() { co_await otp::receive(); }
+
+// Starts `n` idle children under a dynamic supervisor whose default is
+// `dflt`, each spec saying `own` (if set); counts the children per shard.
+otp::process<> children_per_shard(otp::placement dflt, std::optional<otp::placement> own, int n,
+                                  std::vector<int>* per_shard) {
+  otp::dynamic_supervisor_options opts;
+  opts.place = dflt;
+  auto sup = (co_await otp::start_dynamic_supervisor(opts)).value();
+  per_shard->assign(otp::shard_count(), 0);
+  for (int i = 0; i < n; ++i) {
+    otp::child_spec spec("idle", otp::spawn_fn(idle), otp::restart_type::temporary);
+    if (own) spec.place = *own;
+    auto child = (co_await otp::start_child(sup, std::move(spec))).value();
+    auto info = co_await otp::inspect(child);
+    ++(*per_shard)[info.shard];
+  }
+  otp::unlink(sup);
+  auto ref = otp::monitor(sup);
+  otp::exit(sup, otp::exit_reason::shutdown());
+  co_await otp::receive_down(ref);
 }
 
 otp::testing::options two_shards_one_thread() {
@@ -120,6 +144,28 @@ TEST_CASE("placement::balanced: each spawn goes to the less loaded shard, so the
   CHECK(after[0].spawned <= 100);
   CHECK(first_shard[0] == after[0].spawned);
   CHECK(first_shard[1] == after[1].spawned);
+}
+
+TEST_CASE("dynamic_supervisor_options::place spreads the children a supervisor starts; a child spec's own placement wins") {
+  auto o = two_shards_one_thread();
+  o.migration = false;
+  std::vector<int> balanced, local, spec_balanced, spec_local;
+  CHECK(otp::testing::run([&] { return children_per_shard(otp::placement::balanced, {}, 20, &balanced); }, o).ok());
+  CHECK(otp::testing::run([&] { return children_per_shard(otp::placement::local, {}, 20, &local); }, o).ok());
+  CHECK(otp::testing::run(
+            [&] { return children_per_shard(otp::placement::local, otp::placement::balanced, 20, &spec_balanced); }, o)
+            .ok());
+  CHECK(otp::testing::run(
+            [&] { return children_per_shard(otp::placement::balanced, otp::placement::local, 20, &spec_local); }, o)
+            .ok());
+  REQUIRE(balanced.size() == 2);
+  REQUIRE(local.size() == 2);
+  // The supervisor, the test and its watcher live on shard 0.
+  CHECK(balanced[1] >= 10);
+  CHECK(balanced[0] >= 8);
+  CHECK(local[1] == 0);
+  CHECK(spec_balanced[1] >= 10);
+  CHECK(spec_local[1] == 0);
 }
 
 TEST_CASE("spawn_options::shard places the process there, and an index out of range is refused") {

@@ -56,6 +56,10 @@ struct dynamic_supervisor_options {
   duration period;           ///< > 0
   std::size_t max_children;  ///< 0: no limit; else start_child fails with max_children when reached
   extra_args extra;          ///< prepended to every child's start arguments
+  /// Where children go when their spec does not say (child_spec::place):
+  /// placement::balanced spreads them over the shards, as a server wants
+  /// for its connections (otp/process.hpp, "Shards").
+  placement place = placement::local;
 };
 
 /// Starts a dynamic supervisor linked to the caller. errc::invalid_spec at once

@@ -233,6 +233,10 @@ struct child_spec {
   otp::name name;
   /// Its own exit may end the supervisor (see auto_shutdown); not with permanent.
   bool significant = false;
+  /// Where each start puts it (otp/process.hpp, "Shards"). Unset: the
+  /// supervisor's default, placement::local for a supervisor, and
+  /// dynamic_supervisor_options::place for a dynamic one.
+  std::optional<otp::placement> place;
 
   // Chainable setters: child_spec("db", otp::start_fn(db)).with(restart_type::transient)
   child_spec&& with(restart_type r) && {
@@ -252,6 +256,10 @@ struct child_spec {
   /// start with errc::already_started and the holder.
   child_spec&& with(otp::name n) && {
     name = std::move(n);
+    return std::move(*this);
+  }
+  child_spec&& with(otp::placement p) && {
+    place = p;
     return std::move(*this);
   }
   child_spec&& make_significant(bool yes = true) && {
@@ -369,6 +377,7 @@ struct supervisor_config {
   bool dynamic = false;
   std::size_t max_children = 0;  ///< dynamic only; 0: no limit
   extra_args extra;              ///< dynamic only
+  placement place = placement::local;  ///< children whose spec does not say
 };
 process<supervisor_msg> supervisor_main(supervisor_config cfg);
 

@@ -23,7 +23,10 @@
 // not wait for its frame). A client over the
 // cap gets the refusal text and a drained close (below) from a short-lived
 // process of its own, at most tcp_limits::max_refusals at once; past that,
-// it is closed at once.
+// it is closed at once. Connection processes are placed with
+// placement::balanced, so that they spread over the runtime's shards as
+// they are accepted; each stays on its shard (its socket's deadline timers
+// live on that shard's strand).
 //
 // Deadlines. A read waits at most idle_timeout while no request is under
 // way; between begin_request() and end_request() it waits at most until the

@@ -16,7 +16,9 @@ otp::process<> session(std::shared_ptr<tcp::socket> s) {     // one process per 
 
 otp::process<> acceptor() {                                  // a child of the root supervisor
   tcp::acceptor a(otp::executor(), tcp::endpoint(tcp::v4(), 7000));
-  auto sessions = (co_await otp::start_dynamic_supervisor()).value();
+  otp::dynamic_supervisor_options spread;
+  spread.place = otp::placement::balanced;                   // each session on the least busy core
+  auto sessions = (co_await otp::start_dynamic_supervisor(spread)).value();
   otp::init_ack();                                           // listening: the supervisor goes on
   for (;;) {
     auto [ec, s] = co_await a.async_accept(otp::use_process);
@@ -26,14 +28,13 @@ otp::process<> acceptor() {                                  // a child of the r
 }
 
 int main() {
-  asio::io_context io;
-  otp::runtime rt(io.get_executor());
-  otp::spawn(rt, []() -> otp::process<> {
+  otp::node node;                                            // one thread and one shard per core
+  otp::spawn(node.runtime(), []() -> otp::process<> {
     std::vector<otp::child_spec> children{otp::child_spec("acceptor", otp::start_fn(acceptor))};
     auto root = (co_await otp::start_supervisor(otp::supervisor_flags(), std::move(children))).value();
     co_await otp::receive();                                 // until Ctrl-C: then the tree stops in order
   });
-  asio::signal_set stop(io, SIGINT, SIGTERM);
-  stop.async_wait([&](std::error_code, int) { rt.shutdown(); });
-  io.run();
+  asio::signal_set stop(node.context(), SIGINT, SIGTERM);
+  stop.async_wait([&](std::error_code, int) { node.shutdown(); });
+  node.run();
 }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // todo_app: the to-do system over HTTP.
 //
-//   todo_app [--port N] [--data DIR] [--idle-timeout SECONDS] [--max-lists N]
+//   todo_app [--port N] [--data DIR] [--idle-timeout SECONDS] [--max-lists N] [--threads N]
 //
 // Serves the routes of http.hpp on 127.0.0.1:N (default 8080; 0 picks a
 // free port) and keeps one log file per list in DIR (default ./todo_data).
+// Runs on --threads threads (default: one per core), one shard each.
 // A list's server stops after --idle-timeout seconds without a request
 // (default 300) and at most --max-lists run at once (default 10000).
 // Ctrl-C (SIGINT) or SIGTERM stops the whole tree in order and exits 0. If
@@ -13,7 +14,8 @@
 #include "http.hpp"
 #include "todo.hpp"
 
-#include <asio/io_context.hpp>
+#include <otp/node.hpp>
+
 #include <asio/signal_set.hpp>
 
 #include <cerrno>
@@ -34,8 +36,8 @@ otp::process<> application(std::filesystem::path data, unsigned short port) {
     std::fprintf(stderr, "todo_app: could not start: %s\n", root.error().message().c_str());
     otp::exit(root.error().reason);
   }
-  std::printf("todo_app: listening on http://127.0.0.1:%u, lists stored in %s\n", todo::http::bound_port(),
-              std::filesystem::absolute(data).string().c_str());
+  std::printf("todo_app: listening on http://127.0.0.1:%u with %zu threads, lists stored in %s\n",
+              todo::http::bound_port(), otp::shard_count(), std::filesystem::absolute(data).string().c_str());
   std::printf("todo_app: Ctrl-C stops it in order\n");
   std::fflush(stdout);
   co_await otp::receive();  // runtime::shutdown() ends the root, which stops the tree
@@ -50,7 +52,8 @@ bool number(const char* s, long long lo, long long hi, long long& out) {
 
 int usage(const char* why) {
   if (why) std::fprintf(stderr, "todo_app: %s\n", why);
-  std::fprintf(stderr, "usage: todo_app [--port N] [--data DIR] [--idle-timeout SECONDS] [--max-lists N]\n");
+  std::fprintf(stderr,
+               "usage: todo_app [--port N] [--data DIR] [--idle-timeout SECONDS] [--max-lists N] [--threads N]\n");
   return 2;
 }
 
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
   unsigned short port = 8080;
   std::filesystem::path data = "todo_data";
   todo::settings settings;
+  std::size_t threads = 0;  // one per core
   for (int i = 1; i < argc; ++i) {
     const bool has_value = i + 1 < argc;
     long long v = 0;
@@ -74,15 +78,18 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--max-lists") && has_value) {
       if (!number(argv[++i], 1, 100000000, v)) return usage("--max-lists takes 1 or more");
       settings.max_lists = static_cast<std::size_t>(v);
+    } else if (!std::strcmp(argv[i], "--threads") && has_value) {
+      if (!number(argv[++i], 1, 255, v)) return usage("--threads takes 1 to 255");
+      threads = static_cast<std::size_t>(v);
     } else {
       return usage(nullptr);
     }
   }
   todo::configure(settings);
-  asio::io_context io;
-  otp::runtime rt(io.get_executor());
+  otp::node n(threads);
+  auto& rt = n.runtime();
   auto app = otp::spawn(rt, application, data, port);
-  asio::signal_set stop(io, SIGINT, SIGTERM);
+  asio::signal_set stop(n.context(), SIGINT, SIGTERM);
   bool asked_to_stop = false;
   stop.async_wait([&](std::error_code ec, int) {
     if (ec) return;
@@ -97,7 +104,7 @@ int main(int argc, char** argv) {
     ended = r;
     stop.cancel();
   });
-  io.run();
+  n.run();
   if (!asked_to_stop) {
     std::fprintf(stderr, "todo_app: the supervision tree gave up (%s); the reports above say why\n",
                  ended.to_string().c_str());
