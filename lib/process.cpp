@@ -30,24 +30,28 @@ std::uint64_t take_pid_number(shard* s) noexcept {
 }
 }
 
-process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag) {
-  runtime_core& core = rt ? core_of(*rt) : parent->home()->core;
-  OTP_ASSERT(parent || !(o.link || o.monitor), "otp::spawn_opt: link and monitor need a calling process");
-  shard* home;
+namespace {
+/// The shard spawn_options asks for, when it is not simply the spawner's.
+[[gnu::noinline]] shard& placed(runtime_core& core, shard* near, const spawn_options& o) {
   if (o.shard) {
     if (*o.shard >= core.shards.size())
       throw std::out_of_range("otp::spawn: spawn_options::shard is " + std::to_string(*o.shard) +
                               ", but the runtime has " + std::to_string(core.shards.size()) + " shards");
-    home = core.shards[*o.shard].get();
-  } else if (o.place == placement::balanced) {
-    home = &core.balanced_shard(parent ? parent->home() : nullptr);
-  } else if (parent) {
-    home = parent->home();
-  } else {
-    home = core.shards[core.round_robin.fetch_add(1, std::memory_order_relaxed) % core.shards.size()].get();
+    return *core.shards[*o.shard];
   }
+  if (o.place == placement::balanced) return core.balanced_shard(near);
+  return *core.shards[core.round_robin.fetch_add(1, std::memory_order_relaxed) % core.shards.size()];
+}
+}  // namespace
+
+process_base* new_process(runtime* rt, process_base* parent, const spawn_options& o, type_tag tag) {
+  shard* const near = parent ? parent->home() : nullptr;  // the spawner's shard (it runs there now)
+  runtime_core& core = rt ? core_of(*rt) : near->core;
+  OTP_ASSERT(parent || !(o.link || o.monitor), "otp::spawn_opt: link and monitor need a calling process");
+  const bool local = near && !o.shard && o.place == placement::local;
+  shard* const home = local ? near : &placed(core, near, o);
   auto* c = new process_core;
-  c->id = take_pid_number(parent && current_shard() == parent->home() ? parent->home() : nullptr);
+  c->id = take_pid_number(near && current_shard() == near ? near : nullptr);
   c->message_type = tag;
   c->home.store(home, std::memory_order_relaxed);  // published by the queue that hands the body over
   c->bound = o.mailbox_bound;
@@ -63,7 +67,6 @@ process_base* new_process(runtime* rt, process_base* parent, const spawn_options
   p->reductions = home->reductions;
   p->trap_exit = o.trap_exit;
   p->pinned = o.shard || o.pin;
-  p->kills_seen = core.kill_generation.load(std::memory_order_relaxed);
   if (parent) p->parent = pid_of(*parent);
   return p;
 }
@@ -78,8 +81,8 @@ void start_process(process_base& p, process_base* parent, const spawn_options& o
     *mon = parent->monitors.add(parent->id, pid_of(p));
     p.watchers.add(*mon, pid_of(*parent));
   }
-  if (parent && parent->home() == p.home() && current_shard() == p.home()) {
-    shard& s = *p.home();
+  shard& s = *p.home();
+  if (parent && parent->home() == &s && current_shard() == &s) {
     s.adopt(p, true);
     if (++parent->spawn_streak >= config::spawn_batch && may_run_inline && parent->in_body && !s.nested) {
       // A spawn loop: run what it spawned so far before it goes on.
@@ -92,7 +95,6 @@ void start_process(process_base& p, process_base* parent, const spawn_options& o
       s.nested = false;
     }
   } else {
-    shard& s = *p.home();
     s.incoming.fetch_add(1, std::memory_order_relaxed);  // its load until it adopts p (balanced_shard)
     s.push_remote(p);
   }

@@ -126,7 +126,8 @@ void shard::adopt(process_base& p, bool fresh) noexcept {
 }
 
 namespace {
-/// How often a drain looks for a hungry shard while it has work queued.
+/// How often a drain looks for a hungry shard while it has work queued (a
+/// power of two).
 constexpr int resumes_between_steal_checks = 16;
 }  // namespace
 
@@ -178,15 +179,13 @@ void shard::drain() noexcept {
     if (core.virtual_clock && !heap.empty()) fire_due();
 
     int budget = drain_budget;
-    int until_check = resumes_between_steal_checks;
     while (budget-- > 0) {
       process_base* p = pop_next();
       if (!p) break;
       run(*p);
-      if (--until_check == 0) {  // a burst of wake-ups: share it while it lasts
-        until_check = resumes_between_steal_checks;
-        if (core.migration && (run_head || fresh_head)) give_away();
-      }
+      // Now and then, while a burst of wake-ups lasts: share it.
+      if ((budget & (resumes_between_steal_checks - 1)) == 0 && core.migration && (run_head || fresh_head))
+        give_away();
     }
     soon_flush();
     if (run_head || fresh_head) {  // budget spent: let other handlers run, then continue
@@ -265,6 +264,7 @@ std::size_t shard::hand_over(shard& to) noexcept {
           p->carries_timer = true;
         }
       p->emigrant = true;
+      p->kills_seen = kills_done;
       p->remote_next.store(nullptr, std::memory_order_relaxed);
       if (tail)
         tail->remote_next.store(p, std::memory_order_relaxed);
@@ -308,10 +308,10 @@ void shard::adopt_immigrant(process_base& p) noexcept {
     heap_push(e, e.deadline);
   }
   push_local(p);
-  // A kill_all() or shutdown() that went round while it was on its way.
-  const std::uint32_t g = core.kill_generation.load(std::memory_order_acquire);
-  if (p.kills_seen != g) {
-    p.kills_seen = g;
+  // A kill_all() or shutdown() that went round while it was on its way: a
+  // kill this shard has done and the one it came from had not.
+  if (p.kills_seen < kills_done) {
+    p.kills_seen = kills_done;
     otp::exit(pid_of(p), exit_reason::kill());
   }
   if (core.stopping.load(std::memory_order_acquire)) shutdown_root(p);
@@ -1046,12 +1046,10 @@ void runtime::shutdown() {
 }
 
 void runtime::kill_all() {
-  const std::uint32_t g = core_->kill_generation.fetch_add(1, std::memory_order_acq_rel) + 1;
+  const std::uint32_t g = core_->kill_generation.fetch_add(1, std::memory_order_relaxed) + 1;
   core_->post_all([g](shard& s) {
-    for (auto* p = s.all_tail; p; p = p->all_prev) {
-      p->kills_seen = g;
-      otp::exit(pid_of(*p), exit_reason::kill());
-    }
+    s.kills_done = std::max(s.kills_done, g);
+    for (auto* p = s.all_tail; p; p = p->all_prev) otp::exit(pid_of(*p), exit_reason::kill());
   });
 }
 

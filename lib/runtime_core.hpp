@@ -72,6 +72,10 @@ struct shard {
   std::atomic<std::uint64_t> emigrated{0};   ///< processes given to other shards
   std::atomic<std::uint64_t> steals{0};      ///< hand-overs to a hungry shard
   bool kill_timer_set = false;  ///< shutdown's kill timer is in the heap
+  /// The last kill_all() generation whose job ran here: a process handed
+  /// over carries it (process_base::kills_seen), and the shard that adopts
+  /// it kills it if it has run a later one.
+  std::uint32_t kills_done = 0;
   std::uint64_t id_next = 0;  ///< this shard's block of pid numbers
   std::uint64_t id_end = 0;
   asio::any_io_executor work;  ///< holds the io_context while processes live
@@ -162,8 +166,7 @@ struct runtime_core {
   /// Processes handed to another shard and not adopted there yet (counted
   /// in live_count()).
   std::atomic<std::size_t> in_transit{0};
-  /// Bumped by each kill_all(): a process handed over while the kill went
-  /// round is killed when it arrives (process_base::kills_seen).
+  /// Numbers kill_all()'s rounds (shard::kills_done).
   std::atomic<std::uint32_t> kill_generation{0};
   /// shutdown()'s kill deadline (clock ticks); set before `stopping`.
   std::atomic<std::int64_t> kill_at{INT64_MAX};

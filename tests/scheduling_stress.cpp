@@ -13,6 +13,7 @@
 #include <otp/testing.hpp>
 
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 
@@ -304,9 +305,65 @@ void run_socket_movers(std::size_t threads) {
   MESSAGE("threads " << threads << ": " << moved << " moves of socket clients");
 }
 
+// ---- shutdown and kill_all while processes move ----
+
+// Traps exits and ignores shutdown: only the kill after the grace period
+// ends it. Alternates bursts of work with short sleeps, so that shards keep
+// going idle and taking work from each other.
+otp::process<> stubborn() {
+  otp::trap_exit(true);
+  for (;;) {
+    for (int i = 0; i < 8; ++i) co_await otp::yield();
+    co_await otp::sleep_for(50us);
+  }
+}
+
+otp::process<> spawn_stubborn(int n) {
+  for (int i = 0; i < n; ++i) otp::spawn(stubborn);
+  co_return;
+}
+
+// Runs `n` stubborn processes on `threads` threads for a few milliseconds,
+// then stops the runtime with `stop`; run() must return (nothing missed).
+template <class Stop>
+std::uint64_t stop_while_moving(std::size_t threads, int n, Stop stop) {
+  asio::io_context io(static_cast<int>(threads));
+  otp::runtime_options ro;
+  ro.shards = threads == 1 ? 2 : threads;
+  ro.shutdown_timeout = 1ms;
+  ro.log = {};
+  otp::runtime rt(io.get_executor(), ro);
+  otp::spawn_options first;
+  first.shard = 0;
+  otp::spawn_opt(rt, first, spawn_stubborn, n);
+  asio::steady_timer later(io, 5ms);
+  later.async_wait([&](std::error_code) { stop(rt); });
+  std::vector<std::thread> extra;
+  for (std::size_t i = 1; i < threads; ++i) extra.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& th : extra) th.join();
+  std::uint64_t moved = 0;
+  for (auto& i : otp::inspect_shards(rt)) moved += i.immigrated;
+  CHECK(rt.live() == 0);
+  return moved;
+}
+
 }  // namespace
 
 TEST_SUITE("scheduling stress") {
+
+TEST_CASE("shutdown and kill_all reach processes that are moving between shards (real time)") {
+  for (std::size_t threads : {1u, 2u, 4u}) {
+    CAPTURE(threads);
+    std::uint64_t moved = 0;
+    for (int round = 0; round < 10; ++round) {
+      moved += stop_while_moving(threads, 64, [](otp::runtime& rt) { rt.shutdown(); });
+      moved += stop_while_moving(threads, 64, [](otp::runtime& rt) { rt.kill_all(); });
+    }
+    CHECK(moved > 0);
+  }
+}
+
 
 TEST_CASE("moving processes keep messages, links, monitors, names, timers, requests and offloads: 1 thread, 2 shards") {
   run_movers(1);

@@ -460,7 +460,7 @@ struct process_base : pooled {
   bool emigrant = false;       ///< handed to another shard, not yet adopted there
   bool carries_timer = false;  ///< its wait's timer entry travels with it
   bool shutdown_seen = false;  ///< runtime::shutdown() already considered it
-  std::uint32_t kills_seen = 0;  ///< the runtime's kill_all() generations it took
+  std::uint32_t kills_seen = 0;  ///< while moving: the last kill_all() its old shard ran
   std::uint32_t spawn_streak = 0;  ///< spawns since it last suspended
   exit_reason reason;
   link_set links;
