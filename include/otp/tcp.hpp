@@ -25,8 +25,9 @@
 // process of its own, at most tcp_limits::max_refusals at once; past that,
 // it is closed at once. Connection processes are placed with
 // placement::balanced, so that they spread over the runtime's shards as
-// they are accepted; each stays on its shard (its socket's deadline timers
-// live on that shard's strand).
+// they are accepted. A process that operates on a tcp_connection is pinned
+// to its shard from its first operation on (the deadline timers live on
+// that shard's strand).
 //
 // Deadlines. A read waits at most idle_timeout while no request is under
 // way; between begin_request() and end_request() it waits at most until the
@@ -44,7 +45,9 @@
 // the last handle to the connection goes.
 //
 // Thread safety: a tcp_connection belongs to its process; call its members
-// from that process only. A tcp_server object is a name, like a registry:
+// from that process only, or from processes that run on the same shard for
+// good (spawned with spawn_options::shard = otp::current_shard()): its
+// socket is not safe to use from two threads at once. A tcp_server object is a name, like a registry:
 // copies share the port it listens on.
 
 #include <otp/dynamic_supervisor.hpp>

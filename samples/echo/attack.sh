@@ -5,8 +5,9 @@
 # ("ok: ..." or "FAILED: ..."), and stops it. The script exits 1 if any
 # verdict failed. About a minute in all.
 #
-#   [OTP_BUILD_DIR=build/x] samples/echo/attack.sh [scenario ...]
+#   [OTP_BUILD_DIR=build/x] [ECHO_THREADS=N] samples/echo/attack.sh [scenario ...]
 #
+# ECHO_THREADS: the server's --threads (default: its own, one per core).
 # Scenarios (all by default):
 #   flood         one client sends 300 MB of lines and never reads the echoes
 #   slow_readers  20 such clients at once
@@ -17,7 +18,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$root/samples/attack_kit.sh"
 attack_setup echo_server "$root/samples/echo/hostile.py"
 ulimit -n 4096 2>/dev/null || true  # 1000 connections on each side, and then some
-echo_server() { start_app "$build_dir/samples/echo/echo_server" --port 0; }
+echo_server() { start_app "$build_dir/samples/echo/echo_server" --port 0 ${ECHO_THREADS:+--threads $ECHO_THREADS}; }
 # Ctrl-C, and an orderly stop.
 stop_echo() {
   stop_app INT

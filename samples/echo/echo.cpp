@@ -81,7 +81,13 @@ struct socket_closer {
 otp::process<conn_msg> connection(otp::tcp_connection c) {
   socket_closer closer{c};
   auto me = otp::self_as<conn_msg>();
-  auto rd = otp::spawn_link(reader, c, me);
+  // The reader shares the socket, so it runs on this shard for good; this
+  // process stays here too from its first write on (a connection's
+  // deadlines live on its shard), and it does not suspend before that.
+  otp::spawn_options beside;
+  beside.link = true;
+  beside.shard = otp::current_shard();
+  auto rd = otp::spawn_opt(beside, reader, c, me).pid;
   const std::string name = otp::self().to_string();
   std::string room;
   std::string out = "welcome " + name + "; commands: /join ROOM, /say TEXT, /crash, /quit\n";
