@@ -221,12 +221,27 @@ void shard::give_away() noexcept {
   // Two runnable at least, or there is nothing to share.
   const bool two = run_head ? (run_head->run_next || fresh_head) : (fresh_head && fresh_head->run_next);
   if (!two || core.stopping.load(std::memory_order_relaxed)) return;
+  if (steal_skip) {  // the last hand-overs found nothing that may move
+    --steal_skip;
+    return;
+  }
   const std::size_t n = core.shards.size();
   for (std::size_t k = 1; k < n; ++k) {
     shard& t = *core.shards[(index + k) % n];
     if (!t.hungry.load(std::memory_order_relaxed) || !t.hungry.exchange(false, std::memory_order_relaxed)) continue;
     soon_flush();  // a timer that travels needs its absolute deadline
-    if (hand_over(t)) steals.store(steals.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (hand_over(t)) {
+      steals.store(steals.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      fruitless = 0;
+    } else {
+      // Everything queued here is pinned or waiting on its Asio operation
+      // (a server's connections, say), and a shard that keeps going idle
+      // for a moment would have us walk the run lists each time: wait
+      // twice as long after each fruitless try, up to 1024 looks.
+      fruitless = std::min(fruitless + 1, 10u);
+      t.hungry.store(true, std::memory_order_relaxed);  // still hungry: another may feed it
+      steal_skip = (1u << fruitless) - 1;
+    }
     return;  // one at a time: the next drain may feed another
   }
 }

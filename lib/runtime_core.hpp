@@ -31,6 +31,9 @@ struct shard_job {
   virtual ~shard_job() = default;
 };
 
+/// The unit of false sharing on the machines otp runs on.
+inline constexpr std::size_t cache_line = 64;
+
 struct shard {
   shard(runtime_core& c, std::size_t idx);
   ~shard();
@@ -42,8 +45,10 @@ struct shard {
   asio::strand<asio::any_io_executor> strand;
   asio::steady_timer timer;
 
-  // ---- cross-thread ----
-  std::atomic<bool> scheduled{false};
+  // ---- cross-thread: written by other threads (wakers, spawners, jobs) ----
+  // On cache lines of their own, apart from the owner's run lists: a waker's
+  // push must not take the line the owner's drain is working on.
+  alignas(cache_line) std::atomic<bool> scheduled{false};
   /// Set by the owner when its drain finds nothing to run (and at the start);
   /// a busy shard that takes it back (exchange) hands this one half of its
   /// runnable processes (give_away).
@@ -56,7 +61,7 @@ struct shard {
   std::atomic<std::int64_t> next_deadline{INT64_MAX};  ///< published for the virtual clock
 
   // ---- owner (inside the strand) ----
-  process_base* run_head = nullptr;  ///< woken processes, FIFO
+  alignas(cache_line) process_base* run_head = nullptr;  ///< woken processes, FIFO
   process_base* run_tail = nullptr;
   process_base* fresh_head = nullptr;  ///< processes spawned here and not yet run, LIFO
   int fresh_streak = 0;
@@ -72,6 +77,8 @@ struct shard {
   std::atomic<std::uint64_t> emigrated{0};   ///< processes given to other shards
   std::atomic<std::uint64_t> steals{0};      ///< hand-overs to a hungry shard
   bool kill_timer_set = false;  ///< shutdown's kill timer is in the heap
+  unsigned fruitless = 0;   ///< hand-overs in a row that found nothing to move
+  unsigned steal_skip = 0;  ///< looks for a hungry shard to skip (give_away)
   /// The last kill_all() generation whose job ran here: a process handed
   /// over carries it (process_base::kills_seen), and the shard that adopts
   /// it kills it if it has run a later one.
