@@ -214,6 +214,10 @@ void shard::drain() noexcept {
 // will touch it.
 
 bool shard::movable(const process_base& p) noexcept {
+  // Messages waiting: it is talking with others, likely on this shard (a
+  // consumer fed by producers here). Moved away, each exchange would cost a
+  // wake-up across threads, and its new shard would sleep between batches.
+  if (p.first || p.inbox_pending()) return false;
   return !p.pinned && !p.exit_pending && !p.dying && !(p.wait && p.wait->holds_shard);
 }
 

@@ -8,6 +8,7 @@
 #include <otp/dynamic_supervisor.hpp>
 #include <otp/inspect.hpp>
 #include <otp/process.hpp>
+#include <otp/request.hpp>
 
 #include <doctest/doctest.h>
 #include <otp/testing.hpp>
@@ -83,6 +84,62 @@ otp::process<> children_per_shard(otp::placement dflt, std::optional<otp::placem
   auto ref = otp::monitor(sup);
   otp::exit(sup, otp::exit_reason::shutdown());
   co_await otp::receive_down(ref);
+}
+
+// ---- a request's deadline moves with the process ----
+
+struct ask {
+  ask(int v, otp::reply_to<int> r) : value(v), reply(std::move(r)) {}
+  int value;
+  otp::reply_to<int> reply;
+};
+struct make_ask {
+  explicit make_ask(int v) : value(v) {}
+  int value;
+  ask operator()(otp::reply_to<int> r) const { return ask(value, std::move(r)); }
+};
+
+// Takes `batch` requests, then answers the even ones all at once (their
+// callers become runnable together, each with its deadline armed) and
+// never answers the odd ones.
+otp::process<ask> batcher(int batch) {
+  std::vector<ask> held, ignored;
+  for (;;) {
+    auto m = co_await otp::receive();
+    auto& a = std::get<ask>(m);
+    if (a.value % 2) {
+      ignored.push_back(std::move(a));
+      continue;
+    }
+    held.push_back(std::move(a));
+    if (held.size() < static_cast<std::size_t>(batch)) continue;
+    for (auto& h : held) h.reply.send(h.value);
+    held.clear();
+  }
+}
+
+struct deadline_report {
+  deadline_report(bool m, bool a, otp::duration e) : moved(m), answered(a), late_by(e) {}
+  bool moved;
+  bool answered;
+  otp::duration late_by;  ///< how far from 50 ms the second request's timeout came
+};
+
+// Asks for an answer that comes (with a 10 s deadline), then for one that
+// never comes (50 ms): the second deadline is set on whichever shard the
+// first answer found it on, and must fire exactly.
+otp::process<> asker(int i, otp::handle<ask> b, otp::handle<deadline_report> report) {
+  const std::size_t before = otp::current_shard();
+  make_ask even(2 * i);
+  auto r = co_await otp::request<int>(b, even, std::chrono::seconds(10));
+  const bool moved = otp::current_shard() != before;
+  make_ask odd(2 * i + 1);
+  const auto t0 = otp::now();
+  auto never = co_await otp::request<int>(b, odd, std::chrono::milliseconds(50));
+  const auto waited = otp::now() - t0;
+  const bool timed_out = !never && never.error() == otp::errc::timeout;
+  otp::send(report, deadline_report(moved, r && r.value() == 2 * i && timed_out,
+                                    waited - std::chrono::milliseconds(50)));
 }
 
 otp::testing::options two_shards_one_thread() {
@@ -205,6 +262,32 @@ TEST_CASE("an idle shard takes half the runnable processes of a busy one, and in
   CHECK(s.shards[1].immigrated >= 16);
   CHECK(s.shards[0].emigrated + s.shards[1].emigrated == s.shards[0].immigrated + s.shards[1].immigrated);
   CHECK(s.moved_workers >= 16);
+}
+
+TEST_CASE("a process that moves while its request's deadline is armed takes the deadline along") {
+  std::size_t moved = 0, answered = 0, exact = 0;
+  std::uint64_t immigrated = 0;
+  auto r = otp::testing::run([&]() -> otp::process<deadline_report> {
+    constexpr int n = 64;
+    otp::spawn_options far;
+    far.shard = 1;
+    auto b = otp::spawn_opt(far, batcher, n).pid;
+    for (int i = 0; i < n; ++i) otp::spawn(asker, i, b, otp::self_as<deadline_report>());
+    for (int i = 0; i < n; ++i) {
+      auto m = co_await otp::receive();
+      auto& d = std::get<deadline_report>(m);
+      moved += d.moved;
+      answered += d.answered;
+      exact += d.late_by == otp::duration::zero();
+    }
+    otp::exit(b, otp::exit_reason::kill());
+    immigrated = otp::inspect_shards()[1].immigrated;
+  }, two_shards_one_thread());
+  CHECK(r.ok());
+  CHECK(answered == 64);
+  CHECK(exact == 64);  // the virtual clock: a deadline fires at its time, to the nanosecond
+  CHECK(moved >= 8);   // runnable together, mailboxes empty, deadlines armed: half may go
+  CHECK(immigrated >= moved);
 }
 
 TEST_CASE("runtime_options::migration off: every process stays on the shard it was spawned on") {
