@@ -88,9 +88,12 @@ void start_process(process_base& p, process_base* parent, const spawn_options& o
       // A spawn loop: run what it spawned so far before it goes on.
       parent->spawn_streak = 0;
       s.nested = true;
-      while (process_base* c = s.fresh_head) {
+      for (unsigned k = 1; process_base* c = s.fresh_head; ++k) {
         s.fresh_head = c->run_next;
         s.run(*c);
+        // A long spawn loop is one long turn of the spawner: let an idle
+        // shard take some of what it has made, as the drain would.
+        if (s.core.migration && k % 16 == 0) s.give_away();
       }
       s.nested = false;
     }
