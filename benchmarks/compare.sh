@@ -10,7 +10,8 @@
 # --runs N       rounds (default 5); each round runs every cell of both
 #                builds, alternating, so drift on a shared machine hits both
 # --threads T    thread count for the workloads (default 1); micro runs on 1
-# --only REGEX   workloads to run (default: all, w1 ... w9 and micro)
+# --only REGEX   workloads to run (default: all, w1 ... w10 and micro; W11
+#                needs servers and a load generator: run.sh has it)
 #
 # Builds each side in Release under build/compare/<commit> (a git worktree
 # for a commit) and prints, per metric, the median of each side, the ratio
@@ -25,7 +26,7 @@ while [[ $# -gt 0 ]]; do
     --runs) runs=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    -h|--help) sed -n 2,19p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n 2,20p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "compare.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) if [[ -z $before ]]; then before=$1; elif [[ -z $after ]]; then after=$1; else
          echo "compare.sh: at most two commits" >&2; exit 2; fi; shift ;;
@@ -57,7 +58,7 @@ bin_after=$(build "$after")
 
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT
-workloads=(w1 w2 w3 w4 w5 w6 w7 w8 w9 micro)
+workloads=(w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 micro)
 # cell SIDE BIN W: one run; appends "SIDE METRIC VALUE UNIT" lines.
 cell() {
   local side=$1 bin=$2 w=$3 t=$threads

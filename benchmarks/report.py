@@ -31,17 +31,18 @@ class Metric:
     """A figure: its label, whether more is better, and how the chart turns
     it into nanoseconds per operation (None: not charted)."""
 
-    def __init__(self, label, higher=False, to_ns=None, ratio=True, chart=None):
+    def __init__(self, label, higher=False, to_ns=None, ratio=True, chart=None, threads=(1, 2)):
         self.label, self.higher, self.to_ns, self.ratio = label, higher, to_ns, ratio
         self.chart = chart or label
+        self.threads = threads  # the tables it appears in
 
 
 def _per_s(v):
     return 1e9 / v if v else None
 
 
-def catalogue(n):
-    """The metrics in table order; n is W9's child count."""
+def catalogue(n, w10_n):
+    """The metrics in table order; n is W9's child count, w10_n W10's workers."""
     return {
         "w1_ms": Metric("W1 skynet, 1M leaves", to_ns=lambda v: v * 1e6 / 1e6, chart="W1 skynet, per leaf"),
         "w1_rss_mb": Metric("W1 peak RSS"),
@@ -62,6 +63,13 @@ def catalogue(n):
         "w9_start_ns_per_child_n1000": Metric("W9 start_child, 1k children"),
         "w9_shutdown_ns_per_child_n1000": Metric("W9 shutdown, 1k children, per child"),
         "w9_restart_us_per_cycle": Metric("W9 crash, restart, init notifies", to_ns=lambda v: v * 1e3),
+        "w10_ms": Metric(f"W10 unbalanced, {w10_n / 1000:g}k workers x 10 slices",
+                         to_ns=lambda v: v * 1e6 / (w10_n * 10), chart="W10 unbalanced, per slice"),
+        "w10_moved": Metric("W10 workers moved by stealing", ratio=False, threads=(2,)),
+        "w11_echo_rps": Metric("W11 echo, 64 connections", higher=True, to_ns=_per_s, chart="W11 echo, 1/throughput"),
+        "w11_echo_p99_us": Metric("W11 echo, p99 latency", to_ns=lambda v: v * 1e3),
+        "w11_todo_rps": Metric("W11 to-do HTTP (wrk), 64 connections", higher=True),
+        "w11_todo_p99_us": Metric("W11 to-do HTTP, p99 latency"),
     }
 
 
@@ -84,9 +92,11 @@ def fmt(v, unit):
     if unit == "us":
         return f"{v:.1f} µs"
     if unit.endswith("/s"):
-        return f"{v / 1e6:.2f} M/s"
+        return f"{v / 1e6:.2f} M/s" if v >= 1e6 else f"{v / 1e3:.1f} k/s"
     if not unit:
         return f"{v:.1f}"
+    if unit == "processes":
+        return f"{v:.0f}"
     return (f"{v:.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}") + f" {unit}"
 
 
@@ -138,7 +148,7 @@ def table(med, units, cat, probes, t):
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for metric, m in cat.items():
         w = workload_of(metric)
-        if not any((w, i, t, metric) in med for i in present):
+        if t not in m.threads or not any((w, i, t, metric) in med for i in present):
             continue
         row = [m.label] + [cell(med, units, metric, w, i, t, m) for i in present]
         if t == 2:
@@ -146,6 +156,42 @@ def table(med, units, cat, probes, t):
             row.append(f"{statistics.median(p):.2f}x ({min(p):.2f}-{max(p):.2f})" if p else "-")
         lines.append("| " + " | ".join(row) + " |")
     return lines
+
+
+def w10_table(med, runs, probes):
+    """Time on 1 thread, on 2, and their ratio (of the medians, then round by
+    round, in the order of the runs), for each implementation."""
+    rows = []
+    for i in IMPLS:
+        one, two = med.get(("w10", i, 1, "w10_ms")), med.get(("w10", i, 2, "w10_ms"))
+        if one is None and two is None:
+            continue
+        speedup = f"{one / two:.2f}x" if one and two else "-"
+        rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(runs.get(("w10", i, 1, "w10_ms"), []),
+                                                          runs.get(("w10", i, 2, "w10_ms"), [])) if b)
+        name = f"**{NAMES[i]}**" if i == "otp" else NAMES[i]
+        rows.append(f"| {name} | {fmt(one, 'ms') if one else '-'} | {fmt(two, 'ms') if two else '-'} | {speedup} | {rounds or '-'} |")
+    if not rows:
+        return []
+    p = probes.get("w10", [])
+    probe = f"{statistics.median(p):.2f}x (by round: {', '.join(f'{v:.2f}' for v in p)})" if p else "-"
+    return (["| W10 | 1 thread | 2 threads | speed-up | by round |", "|---|---|---|---|---|"] + rows +
+            ["", f"CPU probe before W10 on 2 threads: {probe}."])
+
+
+def w11_load_table(med):
+    """The echo load generator's CPU use beside each server's figure."""
+    cells = {(i, t): med.get(("w11", i, t, "w11_echo_load_cpu_pct")) for i in IMPLS for t in (1, 2)}
+    present = [i for i in IMPLS if any(cells[(i, t)] is not None for t in (1, 2))]
+    if not present:
+        return []
+    lines = ["The load generator's own CPU use while it measured (percent of its core): near 100%, the generator",
+             "was the bottleneck, and that server's requests/s are a floor, not its limit.", "",
+             "| echo_load CPU | " + " | ".join(NAMES[i] for i in present) + " |", "|---|" + "---|" * len(present)]
+    for t in (1, 2):
+        row = [f"{cells[(i, t)]:.0f}%" if cells[(i, t)] is not None else "-" for i in present]
+        lines.append(f"| {t} server thread{'s' if t > 1 else ''} | " + " | ".join(row) + " |")
+    return lines + [""]
 
 
 def micro_table(med, units):
@@ -172,8 +218,23 @@ the peer wins). The 2-thread figures are only as parallel as the machine
 let them be: the CPU probe beside them reads 2.0x when the second core was
 free and 1.0x when something else was using it."""
 
+W10_NOTE = """\
+The 2-thread speed-up of each implementation: its W10 time on 1 thread over
+its time on 2 (2.00x is perfect), beside the CPU probe, which says how much
+of the second core was there to be had."""
 
-def markdown(med, units, cat, probes, env, runs, sums):
+W11_NOTE = """\
+How W11 is pinned (benchmarks/w11.sh): with 1 server thread the server runs
+on CPU 0 and the load generator (echo_load, or wrk for the to-do server) on
+CPU 1; with 2 server threads the server runs on CPUs 0 and 1 and the
+generator still on CPU 1. A 2-core machine has no third core, so at 2
+threads the generator takes part of one of the server's cores: 2-thread
+figures are a lower bound, and a server that needs less CPU per request
+leaves more of that core to the generator. BEAM `+S T`, `GOMAXPROCS=T`,
+Asio and otp with T threads."""
+
+
+def markdown(med, raw, units, cat, probes, env, runs, sums):
     out = ["# otp against BEAM, Go, CAF and raw Asio", "", READING, ""]
     out += [f"Machine: {env.get('cpu', '?')}, kernel {env.get('kernel', '?')}; {env.get('date', '')}.",
             "Versions: " + "; ".join(f"{k} {env[k]}" for k in ("otp", "erlang", "elixir", "go", "caf", "asio") if k in env) + ".",
@@ -182,6 +243,11 @@ def markdown(med, units, cat, probes, env, runs, sums):
         if any(k[2] == t and k[0] != "micro" for k in med):
             out += [f"## Workloads, {t} thread{'s' if t > 1 else ''}", "", f"{CONFIGS[t]}.", ""]
             out += table(med, units, cat, probes, t) + [""]
+    w10 = w10_table(med, raw, probes)
+    if w10:
+        out += ["## W10: 2-thread speed-up", "", W10_NOTE, ""] + w10 + [""]
+    if any(k[0] == "w11" for k in med):
+        out += ["## W11: how the servers were pinned", "", W11_NOTE, ""] + w11_load_table(med)
     if any(k[0] == "micro" for k in med):
         out += ["## One operation, one thread", "",
                 "What a single operation costs, measured by one process (benchmarks/peers/README.md says how each is "
@@ -275,9 +341,9 @@ def main():
         sys.exit("report.py: raw.tsv holds no results (did every run fail?)")
     med = {k: statistics.median(v) for k, v in runs.items() if k[3] != "w1_sum"}
     n = max((int(m.rsplit("_n", 1)[1]) for (_, _, _, m) in med if m.startswith("w9_start_ns_per_child_n")), default=100000)
-    cat = catalogue(n)
+    cat = catalogue(n, int(env.get("w10_n", "10000")))
     sums = {v for (_, _, _, m), vs in runs.items() if m == "w1_sum" for v in vs}
-    (folder / "results.md").write_text(markdown(med, units, cat, probes, env, env.get("runs", "?"), sums))
+    (folder / "results.md").write_text(markdown(med, runs, units, cat, probes, env, env.get("runs", "?"), sums))
     (folder / "results.json").write_text(json.dumps({
         "env": env,
         "probe_2thr_speedup": {w: v for w, v in sorted(probes.items())},

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// otp_bench <w1|w2|w3|w4|w5|w6|w7|w8|w9|micro> [threads]: the workloads of
+// otp_bench <w1|w2|w3|w4|w5|w6|w7|w8|w9|w10|micro> [threads]: the workloads of
 // benchmarks/peers/README.md, same parameters, same `RESULT <metric> <value> <unit>`
 // lines. OTP_BENCH_SMALL=1 shrinks N for smoke runs. With 2 threads the
 // runtime has 2 shards: W1's subtrees, W3's ring and W8's producers are
-// spread over them; W2 and W4 keep the default placement (the spawner's
-// shard). There is no work stealing yet.
+// spread over them; W2, W4 and W10 keep the default placement (the
+// spawner's shard), and W10 measures how work stealing spreads its workers.
 
+#include <otp/inspect.hpp>
 #include <otp/otp.hpp>
 #include <otp/registry.hpp>
 #include <otp/server.hpp>
@@ -361,6 +362,55 @@ otp::process<otp::pid> w9() {
 }
 
 
+// ---- W10 unbalanced: a coordinator spawns N workers (W10_N, default 10,000)
+// with the default placement, so with 2 threads they all start on its shard
+// and only work stealing can spread them. Worker i starts with x = i and does
+// 10 slices of 1,000 Park-Miller steps, yielding between slices, then sends
+// x to the coordinator, which sums the N values and checks the sum.
+
+constexpr std::int64_t w10_slices = 10, w10_steps = 1000;
+
+// The sum the coordinator must get, computed the same way in plain C++:
+// hard-coded for the default N, computed (untimed) for any other.
+std::int64_t w10_expected(std::int64_t n) {
+  if (n == 10000) return 10736709305125;
+  std::int64_t sum = 0;
+  for (std::int64_t i = 1; i <= n; ++i) {
+    std::int64_t x = i;
+    for (std::int64_t k = 0; k < w10_slices * w10_steps; ++k) x = x * 48271 % 2147483647;
+    sum += x;
+  }
+  return sum;
+}
+
+otp::process<> w10_worker(otp::handle<std::int64_t> coordinator, std::int64_t x) {
+  for (std::int64_t s = 0; s < w10_slices; ++s) {
+    if (s > 0) co_await otp::yield();
+    for (std::int64_t k = 0; k < w10_steps; ++k) x = x * 48271 % 2147483647;
+  }
+  otp::send(coordinator, x);
+}
+
+otp::process<std::int64_t> w10() {
+  const std::int64_t n = env_or("W10_N", small() ? 1000 : 10000);
+  const std::int64_t expected = w10_expected(n);
+  auto me = otp::self_as<std::int64_t>();
+  const double t = now_ns();
+  for (std::int64_t i = 1; i <= n; ++i) otp::spawn(w10_worker, me, i);  // placement::local
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < n; ++i) sum += std::get<std::int64_t>(co_await otp::receive());
+  const double el = now_ns() - t;
+  if (sum != expected) {
+    std::fprintf(stderr, "w10: bad sum %lld, expected %lld\n", static_cast<long long>(sum),
+                 static_cast<long long>(expected));
+    std::abort();
+  }
+  std::uint64_t moved = 0;
+  for (const auto& s : otp::inspect_shards()) moved += s.immigrated;
+  report("w10_ms", el / 1e6, "ms");
+  report("w10_moved", static_cast<double>(moved), "processes");
+}
+
 // ---- micro: what one operation costs, measured by one process on one thread
 // (benchmarks/peers/README.md, "Micro-operations"). Each loop alone is timed.
 
@@ -453,7 +503,7 @@ otp::process<std::int64_t> micro() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w5|w6|w7|w8|w9|micro [threads]\n");
+    std::fprintf(stderr, "usage: otp_bench w1|w2|w3|w4|w5|w6|w7|w8|w9|w10|micro [threads]\n");
     return 2;
   }
   const std::string w = argv[1];
@@ -482,10 +532,12 @@ int main(int argc, char** argv) {
     otp::spawn(rt, w8);
   else if (w == "w9")
     otp::spawn(rt, w9);
+  else if (w == "w10")
+    otp::spawn(rt, w10);
   else if (w == "micro")
     otp::spawn(rt, micro);
   else {
-    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w5 w6 w7 w8 w9 micro)\n", w.c_str());
+    std::fprintf(stderr, "otp_bench: unknown workload '%s' (w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 micro)\n", w.c_str());
     return 2;
   }
   std::vector<std::thread> extra;

@@ -3,7 +3,7 @@
 // (Debian libcaf-dev 0.17.6), with the parameters of benchmarks/workloads.cpp.
 //
 //   build: g++ -O2 -std=c++17 bench.cpp -o OUT/caf_bench -lcaf_core -pthread
-//   run:   caf_bench W T    W = w1 w2 w3 w4 w5 w8 micro, T = scheduler.max-threads
+//   run:   caf_bench W T    W = w1 w2 w3 w4 w5 w8 w10 micro, T = scheduler.max-threads
 //
 // Every figure is printed as `RESULT <metric> <value> <unit>`. Each workload
 // is driven by an event-based "bench" actor on CAF's scheduler, so all the
@@ -15,6 +15,8 @@
 // have all ended; so the process exits cleanly. A wrong result (bad sum, wrong reply, failed request)
 // is reported on stderr and ends the process with exit status 1; a lost
 // message is caught by main's watchdog (no answer within 10 minutes).
+//
+// W10_N in the environment sets W10's worker count (default 10,000).
 //
 // The configuration is not parsed from argv or from caf-application.ini:
 // actor_system_config::parse() is never called, only
@@ -327,6 +329,81 @@ behavior w8_bench(event_based_actor* self, actor driver) {
   };
 }
 
+// ---- W10 unbalanced: N workers (W10_N, default 10,000), fixed CPU work in slices --
+// The bench actor spawns the workers with a plain spawn. Worker i starts
+// with x = i and does 10 slices of 1,000 Park-Miller steps. CAF has no
+// yield: between two slices the worker sends itself a `slice` message and
+// does the next slice when it receives it, so the others run meanwhile.
+// After the last slice it sends x to the bench actor, which sums the N
+// values and checks the sum.
+
+using slice_atom = atom_constant<atom("slice")>;
+
+constexpr std::int64_t w10_slices = 10, w10_steps = 1000;
+
+std::int64_t w10_steps_from(std::int64_t x, std::int64_t steps) {
+  for (std::int64_t k = 0; k < steps; ++k) x = x * 48271 % 2147483647;
+  return x;
+}
+
+// The sum the bench must get, computed the same way as the workers:
+// hard-coded for the default N, computed (untimed) for any other.
+std::int64_t w10_expected(std::int64_t n) {
+  if (n == 10000) return 10736709305125;
+  std::int64_t sum = 0;
+  for (std::int64_t i = 1; i <= n; ++i) sum += w10_steps_from(i, w10_slices * w10_steps);
+  return sum;
+}
+
+struct w10_worker_state {
+  std::int64_t x = 0;
+  std::int64_t done = 0;  // slices done
+};
+
+behavior w10_worker(stateful_actor<w10_worker_state>* self, actor bench, std::int64_t i) {
+  self->state.x = w10_steps_from(i, w10_steps);
+  self->state.done = 1;
+  self->send(self, slice_atom::value);
+  return {
+    [=](slice_atom) {
+      auto& st = self->state;
+      st.x = w10_steps_from(st.x, w10_steps);
+      if (++st.done < w10_slices) {
+        self->send(self, slice_atom::value);
+        return;
+      }
+      self->send(bench, st.x);
+      self->quit();
+    },
+  };
+}
+
+struct w10_state {
+  std::int64_t sum = 0;
+  std::int64_t left = 0;
+  clock_type::time_point t0;
+};
+
+behavior w10_bench(stateful_actor<w10_state>* self, actor driver, std::int64_t n) {
+  return {
+    [=](go_atom) {
+      self->state.left = n;
+      self->state.t0 = clock_type::now();
+      for (std::int64_t i = 1; i <= n; ++i) self->spawn(w10_worker, actor_cast<actor>(self), i);
+    },
+    [=](std::int64_t x) {
+      auto& st = self->state;
+      st.sum += x;
+      if (--st.left > 0) return;
+      const double el = ns_since(st.t0);
+      const std::int64_t want = w10_expected(n);
+      if (st.sum != want) die("w10: bad sum " + std::to_string(st.sum) + ", expected " + std::to_string(want));
+      self->send(driver, el / 1e6);
+      self->quit();
+    },
+  };
+}
+
 // ---- micro: m_spawn_ns ----------------------------------------------------------
 // 100,000 children whose behaviour is empty; each decrements a shared counter
 // as it runs and the one that brings it to zero tells the bench actor. On one
@@ -415,7 +492,7 @@ void run(actor_system& sys, scoped_actor& self, Bench bench, Handlers... handler
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: caf_bench w1|w2|w3|w4|w5|w8|micro [threads]\n");
+  std::fprintf(stderr, "usage: caf_bench w1|w2|w3|w4|w5|w8|w10|micro [threads]\n");
   return 2;
 }
 
@@ -424,7 +501,8 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3) return usage();
   const std::string w = argv[1];
-  if (w != "w1" && w != "w2" && w != "w3" && w != "w4" && w != "w5" && w != "w8" && w != "micro") return usage();
+  if (w != "w1" && w != "w2" && w != "w3" && w != "w4" && w != "w5" && w != "w8" && w != "w10" &&
+      w != "micro") return usage();
   const int threads = argc > 2 ? std::atoi(argv[2]) : 1;
   if (threads < 1) return usage();
 
@@ -462,6 +540,10 @@ int main(int argc, char** argv) {
     run(sys, main_actor, sys.spawn(w5_bench, me, std::int64_t{1000000}), ns("w5_ns_per_call"));
   } else if (w == "w8") {
     run(sys, main_actor, sys.spawn(w8_bench, me), [](double rate) { report("w8_msgs_per_s", rate, "msg/s"); });
+  } else if (w == "w10") {
+    const char* n = std::getenv("W10_N");
+    run(sys, main_actor, sys.spawn(w10_bench, me, std::int64_t{n ? std::atoll(n) : 10000}),
+        [](double ms) { report("w10_ms", ms, "ms"); });
   } else {
     // m_send_ns, m_receive_ns: the scoped_actor sends 1,000,000 ints to its
     // own mailbox, then takes them out one at a time.

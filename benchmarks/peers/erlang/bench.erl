@@ -1,10 +1,10 @@
 %% SPDX-License-Identifier: MIT
 %%
-%% The BEAM peer for the process workloads W1, W2, W3, W4 and W8 of
+%% The BEAM peer for the process workloads W1, W2, W3, W4, W8 and W10 of
 %% benchmarks/peers/README.md, written from the definitions there.
 %%
 %%   erlc -o OUT bench.erl
-%%   erl +S T +P 4000000 -noshell -pa OUT -run bench main W     (W = w1|w2|w3|w4|w8)
+%%   erl +S T +P 4000000 -noshell -pa OUT -run bench main W     (W = w1|w2|w3|w4|w8|w10)
 %%
 %% Each run prints `RESULT <metric> <value> <unit>` lines and halts with
 %% status 0. Only the workload is timed (erlang:monotonic_time/1), not the
@@ -23,6 +23,9 @@
 -define(SPAWNS, 100000).
 -define(PRODUCERS, 1000).
 -define(MSGS_PER_PRODUCER, 10000).
+-define(W10_WORKERS, 10000).          % W10_N in the environment overrides it
+-define(W10_SLICES, 10).
+-define(W10_STEPS, 1000).
 
 %% Entry point for `-run bench main W`: W arrives as a list of strings.
 main([W]) ->
@@ -35,7 +38,7 @@ main([W]) ->
             fail(io_lib:format("~p:~p~n~p", [Class, Reason, Stack]))
     end;
 main(Args) ->
-    fail(io_lib:format("usage: bench main w1|w2|w3|w4|w8 (got ~p)", [Args])).
+    fail(io_lib:format("usage: bench main w1|w2|w3|w4|w8|w10 (got ~p)", [Args])).
 
 %% `-run bench main` without a workload.
 main() -> main([]).
@@ -45,6 +48,7 @@ run("w2") -> w2();
 run("w3") -> w3();
 run("w4") -> w4();
 run("w8") -> w8();
+run("w10") -> w10();
 run(W) -> throw({bench_failed, io_lib:format("unknown workload ~s", [W])}).
 
 %% ---- W1 skynet: a 10-ary tree of processes, 1,000,000 leaves. Each leaf
@@ -200,6 +204,49 @@ spawn_producers(Consumer, K) ->
 
 produce(_Consumer, 0) -> ok;
 produce(Consumer, I) -> Consumer ! I, produce(Consumer, I - 1).
+
+%% ---- W10 unbalanced: the bench spawns N workers (W10_N, default 10,000)
+%% with a plain spawn. Worker I starts with X = I and does 10 slices of 1,000
+%% Park-Miller steps, calling erlang:yield() between slices, then sends X to
+%% the bench, which sums the N values and checks the sum. X stays below
+%% 2^31 and X * 48271 below 2^47: small integers, no bignums.
+
+w10() ->
+    N = case os:getenv("W10_N") of
+            false -> ?W10_WORKERS;
+            V -> list_to_integer(V)
+        end,
+    Expected = w10_expected(N),
+    Bench = self(),
+    T0 = now_ns(),
+    spawn_workers(Bench, 1, N),
+    Sum = collect(N, 0),
+    Elapsed = now_ns() - T0,
+    Sum =:= Expected orelse
+        throw({bench_failed, io_lib:format("w10: bad sum ~w (expected ~w)", [Sum, Expected])}),
+    report(w10_ms, Elapsed / 1.0e6, "ms").
+
+%% The sum the bench must get, computed the same way as the workers:
+%% hard-coded for the default N, computed (untimed) for any other.
+w10_expected(?W10_WORKERS) -> 10736709305125;
+w10_expected(N) -> lists:sum([steps(I, ?W10_SLICES * ?W10_STEPS) || I <- lists:seq(1, N)]).
+
+spawn_workers(_Bench, I, N) when I > N ->
+    ok;
+spawn_workers(Bench, I, N) ->
+    spawn(fun() -> Bench ! slices(I, ?W10_SLICES) end),
+    spawn_workers(Bench, I + 1, N).
+
+%% The slices of one worker; it yields between two of them.
+slices(X, 1) ->
+    steps(X, ?W10_STEPS);
+slices(X, S) ->
+    X1 = steps(X, ?W10_STEPS),
+    erlang:yield(),
+    slices(X1, S - 1).
+
+steps(X, 0) -> X;
+steps(X, K) -> steps(X * 48271 rem 2147483647, K - 1).
 
 %% ---- helpers
 

@@ -3,12 +3,13 @@
 // mailboxes; standard library only, Go 1.19.
 //
 //	build: GO111MODULE=off go build -o OUT/go_bench bench.go
-//	run:   GOMAXPROCS=T go_bench w1|w2|w3|w4|w5|w8|micro
+//	run:   GOMAXPROCS=T go_bench w1|w2|w3|w4|w5|w8|w10|micro
 //
 // Each workload prints `RESULT <metric> <value> <unit>` lines that time the
 // workload only. A wrong result (a bad skynet sum, a lost message) is reported
 // on stderr with exit status 1; an unknown workload gives the usage and
-// exit status 2. W5_N in the environment sets W5's call count. `micro` is
+// exit status 2. W5_N and W10_N in the environment set W5's call count and
+// W10's worker count. `micro` is
 // meant to be run with GOMAXPROCS=1, as the README's micro-operations are
 // measured on one thread.
 //
@@ -29,6 +30,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -262,6 +264,61 @@ func w8() {
 	report("w8_msgs_per_s", rate, "msg/s")
 }
 
+// ---- W10 unbalanced: the main goroutine spawns N workers (W10_N, default
+// 10,000) with a plain `go`. Worker i starts with x = i and does 10 slices
+// of 1,000 Park-Miller steps, calling runtime.Gosched() between slices, then
+// sends x to main, which sums the N values and checks the sum.
+
+const w10Slices, w10Steps = 10, 1000
+
+// w10Expected is the sum main must get, computed the same way as the
+// workers: hard-coded for the default N, computed (untimed) for any other.
+func w10Expected(n int64) int64 {
+	if n == 10000 {
+		return 10736709305125
+	}
+	var sum int64
+	for i := int64(1); i <= n; i++ {
+		x := i
+		for k := 0; k < w10Slices*w10Steps; k++ {
+			x = x * 48271 % 2147483647
+		}
+		sum += x
+	}
+	return sum
+}
+
+func w10Worker(x int64, results chan<- int64) {
+	for s := 0; s < w10Slices; s++ {
+		if s > 0 {
+			runtime.Gosched()
+		}
+		for k := 0; k < w10Steps; k++ {
+			x = x * 48271 % 2147483647
+		}
+	}
+	results <- x
+}
+
+func w10() {
+	n := envOr("W10_N", 10000)
+	want := w10Expected(n)
+	results := make(chan int64, n) // every worker can report without waiting
+	t := time.Now()
+	for i := int64(1); i <= n; i++ {
+		go w10Worker(i, results)
+	}
+	var sum int64
+	for i := int64(0); i < n; i++ {
+		sum += <-results
+	}
+	elapsed := time.Since(t)
+	if sum != want {
+		fail("w10: bad sum %d, want %d", sum, want)
+	}
+	report("w10_ms", float64(elapsed.Nanoseconds())/1e6, "ms")
+}
+
 // ---- micro: the cost of one operation, on one thread (GOMAXPROCS=1).
 
 func micro() {
@@ -305,10 +362,10 @@ func micro() {
 
 func main() {
 	workloads := map[string]func(){
-		"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w8": w8, "micro": micro,
+		"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w8": w8, "w10": w10, "micro": micro,
 	}
 	if len(os.Args) != 2 || workloads[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: GOMAXPROCS=T go_bench w1|w2|w3|w4|w5|w8|micro")
+		fmt.Fprintln(os.Stderr, "usage: GOMAXPROCS=T go_bench w1|w2|w3|w4|w5|w8|w10|micro")
 		os.Exit(2)
 	}
 	workloads[os.Args[1]]()
