@@ -222,8 +222,8 @@ bool shard::movable(const process_base& p) noexcept {
 }
 
 void shard::give_away() noexcept {
-  // Two runnable at least, or there is nothing to share.
-  const bool two = run_head ? (run_head->run_next || fresh_head) : (fresh_head && fresh_head->run_next);
+  // Two queued to run again at least, or there is nothing to share.
+  const bool two = run_head && run_head->run_next;
   if (!two || core.stopping.load(std::memory_order_relaxed)) return;
   if (steal_skip) {  // the last hand-overs found nothing that may move
     --steal_skip;
@@ -296,8 +296,10 @@ std::size_t shard::hand_over(shard& to) noexcept {
     (kept ? kept->run_next : first) = nullptr;
     return kept;
   };
+  // Only processes that have run and want to run again: a fresh one may end
+  // at once (a spawn loop's short-lived children), and moving it would cost
+  // more than running it, its end signals crossing back to its parent.
   run_tail = split(run_head);
-  split(fresh_head);
   if (!moved) return 0;
   core.in_transit.fetch_add(moved, std::memory_order_relaxed);
   live.store(live.load(std::memory_order_relaxed) - moved, std::memory_order_release);

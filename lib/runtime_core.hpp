@@ -120,7 +120,7 @@ struct shard {
   static bool movable(const process_base& p) noexcept;
   /// Budget spent with work left: if another shard is hungry, give it half.
   void give_away() noexcept;
-  /// Hands the second half of each run list's movable processes to `to`.
+  /// Hands the second half of the run list's movable processes to `to`.
   std::size_t hand_over(shard& to) noexcept;
   /// A process handed over by another shard arrives here.
   void adopt_immigrant(process_base& p) noexcept;

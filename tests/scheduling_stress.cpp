@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Processes that move between shards while they are linked, monitored,
-// registered, and waiting on timers, on requests, on offloaded work and on
-// sockets, at 1, 2 and 4 threads (4 threads on 2 cores still interleave):
+// Processes that move between shards, between their waits on timers,
+// requests, offloaded work and sockets, while they are linked, monitored and
+// registered, at 1, 2 and 4 threads (4 threads on 2 cores still interleave):
 // nothing lost, duplicated, reordered or resumed twice. Run under TSan in CI.
+// (A move with a request's deadline armed: tests/scheduling.cpp.)
 #include <otp/asio.hpp>
 #include <otp/inspect.hpp>
 #include <otp/offload.hpp>
@@ -102,7 +103,6 @@ otp::process<int> worker(int i, otp::handle<tagged> to_sink, otp::handle<twice> 
   in_body mark(t, i);
   int pinged = 0;
   auto take = [&](int v) {
-    if (v < 0) return;  // spam: only there to wake it while it sleeps
     ++pinged;
     ++t->pings;
     if (v != (i + workers - 1) % workers) ++t->bad_pings;
@@ -141,9 +141,11 @@ otp::process<int> worker(int i, otp::handle<tagged> to_sink, otp::handle<twice> 
       auto next = otp::handle<int>::from(otp::whereis(name_of((i + 1) % workers)));
       if (next) otp::send(next.value(), i);
     }
-    mark.leave();
-    co_await otp::yield();
-    mark.enter();
+    for (int y = 0; y < 8; ++y) {  // a burst of work in slices: queued to run again, it may move
+      mark.leave();
+      co_await otp::yield();
+      mark.enter();
+    }
   }
   while (pinged == 0) {
     mark.leave();
@@ -172,16 +174,6 @@ otp::process<> keeper(otp::handle<tagged> to_sink, otp::handle<twice> server, ta
   }
 }
 
-// Wakes sleeping workers with messages they ignore, so that they are
-// runnable with a timer armed: the state in which a move must carry it.
-otp::process<> spammer() {
-  for (int k = 0; k < workers * rounds; ++k) {
-    auto w = otp::handle<int>::from(otp::whereis(name_of(k % workers)));
-    if (w) otp::send(w.value(), -1);
-    if (k % 8 == 0) co_await otp::yield();
-  }
-}
-
 void run_movers(std::size_t threads) {
   CAPTURE(threads);
   otp::testing::options o;
@@ -198,10 +190,8 @@ void run_movers(std::size_t threads) {
     far.monitor = false;
     auto d = otp::spawn_opt(far, doubler);
     auto k = otp::spawn_monitor(keeper, s.pid, d.pid, t.get());
-    auto sp = otp::spawn_monitor(spammer);
     co_await otp::receive_down(k.monitor);
     co_await otp::receive_down(s.monitor);
-    co_await otp::receive_down(sp.monitor);
     otp::exit(d.pid, otp::exit_reason::kill());
     shards = otp::inspect_shards();
   }, o);
