@@ -107,9 +107,7 @@ process_base* shard::pop_next() noexcept {
   return p;
 }
 
-void shard::adopt(process_base& p, bool fresh) noexcept {
-  p.started = true;
-  spawned.store(spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+void shard::enter_live(process_base& p) noexcept {
   p.all_prev = all_tail;
   p.all_next = nullptr;
   (all_tail ? all_tail->all_next : all_head) = &p;
@@ -117,6 +115,18 @@ void shard::adopt(process_base& p, bool fresh) noexcept {
   const std::size_t n = live.load(std::memory_order_relaxed);
   live.store(n + 1, std::memory_order_relaxed);
   if (n == 0) work = asio::prefer(core.executor, asio::execution::outstanding_work.tracked);
+}
+
+void shard::leave_live(process_base& p) noexcept {
+  (p.all_prev ? p.all_prev->all_next : all_head) = p.all_next;
+  (p.all_next ? p.all_next->all_prev : all_tail) = p.all_prev;
+  p.all_prev = p.all_next = nullptr;
+}
+
+void shard::adopt(process_base& p, bool fresh) noexcept {
+  p.started = true;
+  spawned.store(spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  enter_live(p);
   if (fresh) {
     p.run_next = fresh_head;
     fresh_head = &p;
@@ -274,9 +284,7 @@ std::size_t shard::hand_over(shard& to) noexcept {
         continue;
       }
       // Out of the live list; its timer comes out of the heap with it.
-      (p->all_prev ? p->all_prev->all_next : all_head) = p->all_next;
-      (p->all_next ? p->all_next->all_prev : all_tail) = p->all_prev;
-      p->all_prev = p->all_next = nullptr;
+      leave_live(*p);
       if (p->wait)
         if (timer_entry* e = p->wait->own_timer(); e && e->armed()) {
           heap_erase(*e);  // soon_flush ran: it is in the heap, its deadline absolute
@@ -314,13 +322,7 @@ std::size_t shard::hand_over(shard& to) noexcept {
 
 void shard::adopt_immigrant(process_base& p) noexcept {
   p.emigrant = false;
-  p.all_prev = all_tail;
-  p.all_next = nullptr;
-  (all_tail ? all_tail->all_next : all_head) = &p;
-  all_tail = &p;
-  const std::size_t n = live.load(std::memory_order_relaxed);
-  live.store(n + 1, std::memory_order_relaxed);
-  if (n == 0) work = asio::prefer(core.executor, asio::execution::outstanding_work.tracked);
+  enter_live(p);
   core.in_transit.fetch_sub(1, std::memory_order_relaxed);
   immigrated.store(immigrated.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (p.carries_timer) {
@@ -724,10 +726,7 @@ void shard::finish(process_base& p) noexcept {
     e.text = "process " + e.process.to_string() + " crashed: " + p.reason.to_string();
     core.log(e);
   }
-  // Out of the live list.
-  (p.all_prev ? p.all_prev->all_next : all_head) = p.all_next;
-  (p.all_next ? p.all_next->all_prev : all_tail) = p.all_prev;
-  p.all_prev = p.all_next = nullptr;
+  leave_live(p);
   process_core* c = p.core;
   c->body = nullptr;
   delete &p;  // the owner state goes now, while its memory is hot; pids keep the core

@@ -113,6 +113,10 @@ struct shard {
   void drain() noexcept;
   void run(process_base& p) noexcept;
   void adopt(process_base& p, bool fresh) noexcept;
+  /// Into the live list (the count, and work held on the executor while any
+  /// process lives here); leave_live takes it out of the list only.
+  void enter_live(process_base& p) noexcept;
+  void leave_live(process_base& p) noexcept;
   process_base* pop_next() noexcept;
 
   // moving processes between shards (docs/scheduling.md)
