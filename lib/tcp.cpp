@@ -8,60 +8,109 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
+#include <algorithm>
 #include <array>
+#include <optional>
 
 namespace otp {
 
 // ---------------------------------------------------------------- tcp_connection
 
-struct tcp_connection::state {
+namespace {
+
+using steady = std::chrono::steady_clock;
+constexpr auto never = steady::time_point::max();
+
+steady::time_point after(duration d) {
+  const auto now = steady::now();
+  return d >= never - now ? never : now + std::chrono::duration_cast<steady::duration>(d);
+}
+
+}  // namespace
+
+// Deadlines. An operation records when it must be over (`due`, one slot for
+// reads and one for writes: a connection may read in one process while it
+// writes in another); one timer per connection cancels the socket once a
+// recorded time has passed. The timer is re-armed lazily: an operation whose
+// deadline is later than the time the timer is set for changes nothing, and
+// the timer, when it fires, sets itself for the earliest deadline still
+// recorded. So a connection's reads and writes cost a clock read each, and
+// its timer fires about once per timeout instead of being set and cancelled
+// per operation (which cost a timer-queue insertion, a removal and a
+// cancelled handler's run each time).
+//
+// The timer is created by the first operation, on the calling process's
+// shard, and the processes that use the connection are pinned there: the
+// timer's handler and their bodies touch this state on that one strand.
+struct tcp_connection::state : std::enable_shared_from_this<state> {
+  enum slot : std::size_t { reading, writing };
+
   state(asio::ip::tcp::socket s, const tcp_limits& l) : sock(std::move(s)), limits(l) {}
   ~state() {
     std::error_code ignored;
     sock.close(ignored);
   }
+
+  /// An operation in `k` starts and must be over by `at`.
+  void begin(slot k, steady::time_point at) {
+    detail::process_base& p = detail::current_or_throw("otp::tcp_connection");
+    p.pinned = true;  // the timer's handler runs on this shard's strand
+    if (!timer) {
+      timer.emplace(detail::shard_executor(p));
+      shard = otp::current_shard();
+    }
+    OTP_ASSERT(otp::current_shard() == shard,
+               "otp::tcp_connection used from a process on another shard than its first user's");
+    due[k] = at;
+    expired[k] = false;
+    if (at < armed) arm(at);
+  }
+  /// The operation in `k` is over: did its deadline pass?
+  bool end(slot k) noexcept {
+    due[k] = never;
+    return expired[k];
+  }
+
+  void arm(steady::time_point at) {
+    armed = at;
+    timer->expires_at(at);  // a wait still pending completes with operation_aborted
+    timer->async_wait([w = weak_from_this(), g = ++generation](std::error_code ec) {
+      if (ec) return;
+      auto s = w.lock();  // gone: the connection's last handle went meanwhile
+      if (s && s->generation == g) s->fired();
+    });
+  }
+
+  void fired() {
+    armed = never;
+    const auto now = steady::now();
+    bool cancel = false;
+    for (std::size_t k = 0; k < 2; ++k)
+      if (due[k] <= now) {
+        expired[k] = true;
+        due[k] = never;
+        cancel = true;
+      }
+    if (cancel) {
+      std::error_code ignored;
+      sock.cancel(ignored);  // every pending operation completes with operation_aborted
+    }
+    const auto next = std::min(due[reading], due[writing]);
+    if (next != never) arm(next);
+  }
+
   asio::ip::tcp::socket sock;
   tcp_limits limits;
   bool in_request = false;
-  std::chrono::steady_clock::time_point request_deadline{};
+  steady::time_point request_deadline{};
+
+  std::optional<asio::steady_timer> timer;
+  std::size_t shard = 0;       ///< where the timer runs
+  steady::time_point armed = never;  ///< when the timer fires; never: it waits for nothing
+  std::uint64_t generation = 0;     ///< of the latest wait: older handlers are ignored
+  std::array<steady::time_point, 2> due{never, never};
+  std::array<bool, 2> expired{};
 };
-
-namespace {
-
-using clock = std::chrono::steady_clock;
-
-// Cancels the socket's operations when `at` passes, unless disarmed first.
-// The timer runs on the calling process's shard, as the socket's operations
-// do; its handler holds `keep` (the connection's state), so the socket is
-// still there if it runs after the waiting frame is gone.
-class deadline {
- public:
-  deadline(asio::ip::tcp::socket& s, std::shared_ptr<void> keep, clock::time_point at)
-      : timer_(executor(), at), expired_(std::make_shared<bool>(false)) {
-    timer_.async_wait([&s, keep = std::move(keep), expired = expired_](std::error_code ec) {
-      if (ec) return;  // disarmed
-      *expired = true;
-      std::error_code ignored;
-      s.cancel(ignored);
-    });
-  }
-  deadline(const deadline&) = delete;
-  deadline& operator=(const deadline&) = delete;
-  ~deadline() { timer_.cancel(); }
-  bool expired() const noexcept { return *expired_; }
-
- private:
-  asio::steady_timer timer_;
-  std::shared_ptr<bool> expired_;
-};
-
-clock::time_point after(duration d) {
-  const auto now = clock::now();
-  return d >= clock::time_point::max() - now ? clock::time_point::max()
-                                             : now + std::chrono::duration_cast<clock::duration>(d);
-}
-
-}  // namespace
 
 tcp_connection::tcp_connection(asio::ip::tcp::socket s, const tcp_limits& l)
     : s_(std::make_shared<state>(std::move(s), l)) {}
@@ -78,20 +127,19 @@ void tcp_connection::begin_request() {
 void tcp_connection::end_request() noexcept { s_->in_request = false; }
 
 task<std::pair<std::error_code, std::size_t>> tcp_connection::read_some(asio::mutable_buffer b) {
-  auto st = s_;  // the frame keeps the socket alive while the timer may still refer to it
-  const auto at = st->in_request ? st->request_deadline : after(st->limits.idle_timeout);
-  deadline d(st->sock, st, at);
+  auto st = s_;  // the frame keeps the socket alive
+  st->begin(state::reading, st->in_request ? st->request_deadline : after(st->limits.idle_timeout));
   auto [ec, n] = co_await st->sock.async_read_some(b, use_process);
-  if (d.expired()) co_return std::pair<std::error_code, std::size_t>(asio::error::timed_out, n);
+  if (st->end(state::reading)) co_return std::pair<std::error_code, std::size_t>(asio::error::timed_out, n);
   co_return std::pair<std::error_code, std::size_t>(ec, n);
 }
 
 task<std::error_code> tcp_connection::write(asio::const_buffer b) {
   auto st = s_;
-  deadline d(st->sock, st, after(st->limits.write_timeout));
+  st->begin(state::writing, after(st->limits.write_timeout));
   auto [ec, n] = co_await asio::async_write(st->sock, b, use_process);
   (void)n;
-  if (d.expired()) co_return std::error_code(asio::error::timed_out);
+  if (st->end(state::writing)) co_return std::error_code(asio::error::timed_out);
   co_return ec;
 }
 
@@ -103,15 +151,14 @@ task<void> tcp_connection::close(std::string last_words) {
     co_return;
   }
   st->sock.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  {
-    deadline d(st->sock, st, after(st->limits.drain_timeout));
-    std::array<char, 4096> sink;
-    for (std::size_t drained = 0; drained < (1u << 20);) {  // at most 1 MiB of what it still sends
-      auto [ec, n] = co_await st->sock.async_read_some(asio::buffer(sink), use_process);
-      if (ec) break;
-      drained += n;
-    }
+  st->begin(state::reading, after(st->limits.drain_timeout));
+  std::array<char, 4096> sink;
+  for (std::size_t drained = 0; drained < (1u << 20);) {  // at most 1 MiB of what it still sends
+    auto [ec, n] = co_await st->sock.async_read_some(asio::buffer(sink), use_process);
+    if (ec || st->expired[state::reading]) break;
+    drained += n;
   }
+  st->end(state::reading);
   st->sock.close(ignored);
 }
 

@@ -214,10 +214,41 @@ OTP_TEST_CASE_M("after end_request, a read waits the idle deadline again, not th
   co_await stop(sup);
 }
 
+OTP_TEST_CASE_M("each read's idle deadline counts from that read: a client that pauses less than it each time is never dropped (real time)",
+                event) {
+  otp::tcp_limits l;
+  l.idle_timeout = 250ms;
+  auto srv = make_server(0, l);
+  auto sup = (co_await start(srv)).value();
+  const auto port = srv.port();
+  auto steady_pauses = [port] {
+    return converse(port, [](tcp::socket& s) {
+      std::string answers;
+      for (int i = 0; i < 10; ++i) {  // 1 s in all: four idle deadlines, none reached
+        const std::string line = "line" + std::to_string(i) + "\n";
+        asio::write(s, asio::buffer(line));
+        asio::read_until(s, asio::dynamic_buffer(answers), line);
+        std::this_thread::sleep_for(100ms);
+      }
+      asio::write(s, asio::buffer(std::string("bye\n")));
+      return answers;
+    });
+  };
+  auto e = co_await otp::offload(steady_pauses);
+  std::string expected;
+  for (int i = 0; i < 10; ++i) expected += "line" + std::to_string(i) + "\n";
+  CHECK(e.got == expected + "goodbye\n");
+  CHECK(e.why == asio::error::eof);
+  CHECK(e.took >= 1s);
+  CHECK((co_await next_event()).what == "open");
+  CHECK((co_await next_event()).what == "closed");
+  co_await stop(sup);
+}
+
 OTP_TEST_CASE_M("a client that does not read is dropped at the write deadline, and its answer goes with it (real time)",
                 event) {
   otp::tcp_limits l;
-  l.write_timeout = 200ms;
+  l.write_timeout = 200ms;  // shorter than the idle deadline the connection's timer was set for by the read
   auto srv = make_server(0, l);
   auto sup = (co_await start(srv)).value();
   const auto port = srv.port();

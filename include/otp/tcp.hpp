@@ -26,7 +26,7 @@
 // it is closed at once. Connection processes are placed with
 // placement::balanced, so that they spread over the runtime's shards as
 // they are accepted. A process that operates on a tcp_connection is pinned
-// to its shard from its first operation on (the deadline timers live on
+// to its shard from its first operation on (the deadline timer lives on
 // that shard's strand).
 //
 // Deadlines. A read waits at most idle_timeout while no request is under
@@ -103,7 +103,7 @@ class tcp_connection {
 
  private:
   struct state;
-  std::shared_ptr<state> s_;  // shared with the deadline timers' handlers
+  std::shared_ptr<state> s_;  // the deadline timer's handler holds a weak reference
 };
 
 /// A supervised TCP server whose connections run `handler(tcp_connection)`,
