@@ -2,6 +2,8 @@
 // otp::tcp_server and otp::tcp_connection (see include/otp/tcp.hpp).
 #include <otp/tcp.hpp>
 
+#include "runtime_core.hpp"
+
 #include <otp/asio.hpp>
 
 #include <asio/read.hpp>
@@ -127,7 +129,10 @@ void tcp_connection::begin_request() {
 void tcp_connection::end_request() noexcept { s_->in_request = false; }
 
 task<std::pair<std::error_code, std::size_t>> tcp_connection::read_some(asio::mutable_buffer b) {
-  auto st = s_;  // the frame keeps the socket alive
+  // The caller's handle keeps the state alive while it awaits this (a shared_ptr
+  // copy here would cost a contended atomic increment per operation on
+  // several threads).
+  state* st = s_.get();
   st->begin(state::reading, st->in_request ? st->request_deadline : after(st->limits.idle_timeout));
   auto [ec, n] = co_await st->sock.async_read_some(b, use_process);
   if (st->end(state::reading)) co_return std::pair<std::error_code, std::size_t>(asio::error::timed_out, n);
@@ -135,7 +140,7 @@ task<std::pair<std::error_code, std::size_t>> tcp_connection::read_some(asio::mu
 }
 
 task<std::error_code> tcp_connection::write(asio::const_buffer b) {
-  auto st = s_;
+  state* st = s_.get();
   st->begin(state::writing, after(st->limits.write_timeout));
   auto [ec, n] = co_await asio::async_write(st->sock, b, use_process);
   (void)n;
@@ -226,8 +231,14 @@ process<> acceptor(std::shared_ptr<tcp_server::shared> s) {
   auto sup = supervisor_ref::from(s->connections.whereis());
   if (!sup) exit(exit_reason::other("{no_connections_supervisor," + s->connections.to_string() + "}"));
   const dynamic_supervisor_ref connections(sup.value());
+  // Accepted sockets get the runtime's own executor, not this shard's strand:
+  // their connections run on other shards, and every operation completes on
+  // the strand of the process that started it (use_process) anyway. A strand
+  // as a socket's executor only costs: Asio keeps a work-tracking copy of it
+  // per operation.
+  const asio::any_io_executor io = detail::current_or_throw("otp::tcp_server").home()->core.executor;
   for (;;) {
-    auto [ec, sock] = co_await listener.async_accept(use_process);
+    auto [ec, sock] = co_await listener.async_accept(io, use_process);
     if (ec) continue;
     tcp_connection c(std::move(sock), s->limits);
     auto started = co_await start_child(connections, otp::child_spec("connection", s->start(c), restart_type::temporary));
