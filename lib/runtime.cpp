@@ -956,6 +956,7 @@ void op_finished(process_base& p) noexcept {
 }
 
 asio::any_io_executor shard_executor(process_base& p) { return p.home()->strand; }
+const asio::strand<asio::any_io_executor>& shard_strand(process_base& p) noexcept { return p.home()->strand; }
 
 void op_completed(process_base& p) noexcept {
   shard& s = *p.home();

@@ -15,6 +15,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/strand.hpp>
 
 #include <exception>
 #include <optional>
@@ -27,6 +28,48 @@ namespace detail {
 
 /// The executor (strand) of p's shard.
 asio::any_io_executor shard_executor(process_base& p);
+/// The same strand, as its own type.
+const asio::strand<asio::any_io_executor>& shard_strand(process_base& p) noexcept;
+
+/// The executor a process's completion handlers are bound to: its shard's
+/// strand, by reference. Asio copies a handler's executor several times per
+/// operation, asking each copy to track outstanding work; a copy of this one
+/// is a pointer, and it tracks nothing (the operation in flight already
+/// keeps the io_context running, and the runtime holds work while processes
+/// live). Executing is the strand's: inline when allowed and the strand is
+/// free on this thread, queued otherwise; blocking.never (asio::post) always
+/// queues. Valid while the runtime lives, as the process it completes for.
+class shard_dispatch {
+ public:
+  using strand_type = asio::strand<asio::any_io_executor>;
+
+  explicit shard_dispatch(const strand_type& s, bool never = false) noexcept : s_(&s), never_(never) {}
+
+  template <class F>
+  void execute(F&& f) const {
+    if (never_)
+      asio::require(*s_, asio::execution::blocking.never).execute(std::forward<F>(f));
+    else
+      s_->execute(std::forward<F>(f));
+  }
+  shard_dispatch require(asio::execution::blocking_t::never_t) const noexcept { return shard_dispatch(*s_, true); }
+  shard_dispatch require(asio::execution::blocking_t::possibly_t) const noexcept { return shard_dispatch(*s_, false); }
+  asio::execution::blocking_t query(asio::execution::blocking_t) const noexcept {
+    return never_ ? asio::execution::blocking_t(asio::execution::blocking.never)
+                  : asio::execution::blocking_t(asio::execution::blocking.possibly);
+  }
+  asio::execution_context& query(asio::execution::context_t) const noexcept {
+    return asio::query(*s_, asio::execution::context);
+  }
+  friend bool operator==(const shard_dispatch& a, const shard_dispatch& b) noexcept {
+    return a.s_ == b.s_ && a.never_ == b.never_;
+  }
+  friend bool operator!=(const shard_dispatch& a, const shard_dispatch& b) noexcept { return !(a == b); }
+
+ private:
+  const strand_type* s_;
+  bool never_;
+};
 /// Bookkeeping of in-flight operations (idle and deadlock detection).
 void op_started(process_base& p) noexcept;
 /// In the completion handler: wakes p on its shard.
@@ -49,8 +92,8 @@ class asio_op : public waiter {
 
   struct handler {
     asio_op* op;
-    asio::any_io_executor ex;
-    using executor_type = asio::any_io_executor;
+    shard_dispatch ex;
+    using executor_type = shard_dispatch;
     executor_type get_executor() const noexcept { return ex; }
     using cancellation_slot_type = asio::cancellation_slot;
     cancellation_slot_type get_cancellation_slot() const noexcept { return op->signal_->slot(); }
@@ -65,7 +108,7 @@ class asio_op : public waiter {
  protected:
   handler start() {
     signal_.emplace();
-    return handler{this, shard_executor(*p_)};
+    return handler{this, shard_dispatch(shard_strand(*p_))};
   }
   void started() noexcept {
     op_started(*p_);
